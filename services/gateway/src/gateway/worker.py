@@ -1,0 +1,34 @@
+"""The gateway service's stream worker: its consumers and its outbox relay."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from shared.logs import configure_logging
+from shared.settings import load_settings
+
+from gateway.bootstrap import bootstrap
+from gateway.settings import GatewaySettings
+
+
+async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
+    container = bootstrap(settings)
+    try:
+        await stop.wait()
+    finally:
+        await container.close()
+
+
+def main() -> None:
+    settings = load_settings(GatewaySettings)
+    configure_logging("gateway-worker", settings.log_level)
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(run())

@@ -1,0 +1,40 @@
+"""The index service's HTTP app: built by a factory, resources owned by the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from shared.settings import load_settings
+from shared.web import ReadinessCheck, create_service_app
+
+from index_service.bootstrap import Container, bootstrap
+from index_service.settings import IndexSettings
+
+
+def create_app(settings: IndexSettings | None = None) -> FastAPI:
+    settings = settings or load_settings(IndexSettings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = bootstrap(settings)
+        app.state.container = container
+        try:
+            yield
+        finally:
+            await container.close()
+
+    def readiness(app: FastAPI) -> list[ReadinessCheck]:
+        container: Container = app.state.container
+
+        async def database() -> None:
+            container.duck.cursor().execute("SELECT 1").fetchall()
+
+        async def redis() -> None:
+            await container.redis.ping()
+
+        return [database, redis]
+
+    app = create_service_app(title="Index", lifespan=lifespan, readiness=readiness)
+    return app

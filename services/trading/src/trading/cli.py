@@ -1,0 +1,38 @@
+"""Command line of the trading service: ``serve`` the API, run the ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+from shared.logs import configure_logging
+from shared.settings import load_settings
+
+from trading.settings import TradingSettings
+
+
+def serve() -> None:
+    settings = load_settings(TradingSettings)
+    configure_logging("trading", settings.log_level)
+    uvicorn.run(
+        "trading.app:create_app",
+        factory=True,
+        host=settings.bind_host,
+        port=settings.port_of(settings.service),
+        log_config=None,
+        access_log=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="trading")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the HTTP API")
+    commands.add_parser("worker", help="run the stream consumers and the outbox relay")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve()
+    elif args.command == "worker":
+        from trading.worker import main as worker_main
+
+        worker_main()

@@ -1,0 +1,15 @@
+"""Settings of the trading service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.settings import ServiceName, ServiceSettings
+
+
+class TradingSettings(ServiceSettings):
+    service: ServiceName = ServiceName.TRADING
+    database_path: Path | None = None
+
+    def database_file(self) -> Path:
+        return self.database_path or self.data_dir(self.service) / "trading.sqlite"

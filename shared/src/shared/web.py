@@ -1,0 +1,99 @@
+"""What every service's FastAPI app has: errors, correlation ids, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from shared.errors import ORJSONResponse, install_error_handlers
+from shared.logs import CORRELATION_HEADER, correlation_id
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class HttpMetrics:
+    """Request rate and latency per route, in a registry owned by the app (no globals)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+
+def create_service_app(
+    *,
+    title: str,
+    lifespan: Lifespan,
+    readiness: Callable[[FastAPI], list[ReadinessCheck]],
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """A FastAPI app with the platform's conventions; routers are added by the caller."""
+    app = FastAPI(
+        title=title, lifespan=lifespan, default_response_class=ORJSONResponse, **fastapi_kwargs
+    )
+    metrics = HttpMetrics()
+    app.state.metrics = metrics
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _correlate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        token = correlation_id.set(request.headers.get(CORRELATION_HEADER) or None)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id.reset(token)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": title}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> ORJSONResponse:
+        failures: dict[str, str] = {}
+        for check in readiness(app):
+            try:
+                await check()
+            except Exception as exc:  # a readiness probe reports, it never raises
+                failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
+        status = 503 if failures else 200
+        return ORJSONResponse({"ready": not failures, "failures": failures}, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def noop_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
