@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,3 +100,18 @@ def load_settings(settings_class: type[SettingsT], **overrides: Any) -> Settings
             for error in exc.errors()
         )
         raise SettingsError(f"invalid {settings_class.__name__}: {problems}") from exc
+
+
+def secret_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets)."""
+    env = os.environ if environ is None else environ
+    if value := env.get(name):
+        return value
+    if path := env.get(f"{name}_FILE"):
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError as exc:
+            raise SettingsError(
+                f"{name}_FILE points to {path}, which cannot be read: {exc}"
+            ) from exc
+    return None

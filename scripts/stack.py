@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Start and stop the native process set of the Procfile (``make up`` / ``make down``).
+
+Standard library only, so ``make down`` works even when the environment is half installed.
+Each process runs in its own session with its log in ``$VAR_DIR/log/<name>.log`` and its pid
+in ``$VAR_DIR/run/<name>.pid``; ``up`` returns once every HTTP process answers ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT_OFFSETS = {
+    "gateway": 1,
+    "market-data": 2,
+    "index": 3,
+    "trading": 4,
+    "portfolio": 5,
+    "export": 6,
+}
+REDIS_OFFSET = 9
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ)
+    var_dir = Path(env.get("VAR_DIR") or ROOT / "var").resolve()
+    env["VAR_DIR"] = str(var_dir)
+    gateway_port = int(env.get("GATEWAY_PORT") or 8080)
+    env["GATEWAY_PORT"] = str(gateway_port)
+    env["REDIS_PORT"] = str(gateway_port + REDIS_OFFSET)
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = f"redis://127.0.0.1:{env['REDIS_PORT']}/0"
+        env["_LOCAL_REDIS"] = "1"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def procfile(env: dict[str, str]) -> dict[str, str]:
+    processes: dict[str, str] = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, command = line.split(":", 1)
+            processes[name.strip()] = command.strip()
+    if not env.get("_LOCAL_REDIS"):
+        processes.pop("redis", None)
+    return processes
+
+
+def pid_file(env: dict[str, str], name: str) -> Path:
+    return Path(env["VAR_DIR"]) / "run" / f"{name}.pid"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_pid(env: dict[str, str], name: str) -> int | None:
+    path = pid_file(env, name)
+    if not path.exists():
+        return None
+    pid = int(path.read_text().strip() or 0)
+    return pid if pid and alive(pid) else None
+
+
+def start(env: dict[str, str], name: str, command: str) -> None:
+    if running_pid(env, name):
+        print(f"  {name:<20} already running")
+        return
+    log = Path(env["VAR_DIR"]) / "log" / f"{name}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    pid_file(env, name).write_text(str(process.pid))
+    print(f"  {name:<20} started (pid {process.pid}, log {log})")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_until(check: object, what: str, timeout: float, env: dict[str, str]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.25)
+    raise SystemExit(f"{what} did not answer within {timeout:.0f}s; see {env['VAR_DIR']}/log/")
+
+
+def health_urls(env: dict[str, str], processes: dict[str, str]) -> dict[str, str]:
+    port = int(env["GATEWAY_PORT"])
+    urls = {
+        name: f"http://127.0.0.1:{port + offset}/healthz"
+        for name, offset in PORT_OFFSETS.items()
+        if name in processes
+    }
+    if "nginx" in processes:
+        urls["nginx"] = f"http://127.0.0.1:{port}/healthz"
+    return urls
+
+
+def dead_processes(env: dict[str, str], processes: dict[str, str]) -> list[str]:
+    return [name for name in processes if not running_pid(env, name)]
+
+
+def up(timeout: float) -> None:
+    env = environment()
+    var_dir = Path(env["VAR_DIR"])
+    for sub in ("log", "run", "redis", "nginx", "data"):
+        (var_dir / sub).mkdir(parents=True, exist_ok=True)
+    processes = procfile(env)
+    print(f"starting the stack: gateway http://127.0.0.1:{env['GATEWAY_PORT']}, data {var_dir}")
+    if "redis" in processes:
+        start(env, "redis", processes["redis"])
+        wait_until(lambda: redis_ping(int(env["REDIS_PORT"])), "redis", 20, env)
+    for name, command in processes.items():
+        if name != "redis":
+            start(env, name, command)
+    for name, url in health_urls(env, processes).items():
+        wait_until(lambda url=url: http_ok(url), name, timeout, env)  # type: ignore[misc]
+        print(f"  {name:<20} answers {url}")
+    time.sleep(1.0)
+    if dead := dead_processes(env, processes):
+        raise SystemExit(f"processes exited: {', '.join(dead)}; see {var_dir}/log/")
+    load_default_data(env)
+    print(f"ready: http://127.0.0.1:{env['GATEWAY_PORT']}  (make logs, make down)")
+
+
+def redis_ping(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def load_default_data(env: dict[str, str]) -> None:
+    """Load the synthetic data set when the market-data store has never been filled."""
+    url = f"http://127.0.0.1:{int(env['GATEWAY_PORT']) + PORT_OFFSETS['market-data']}"
+    try:
+        with urllib.request.urlopen(f"{url}/ingestion-runs?limit=1", timeout=5) as response:  # noqa: S310
+            runs = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        print(f"  cannot ask market-data for its ingestion runs ({exc}); skipping default data")
+        return
+    items = runs.get("runs", runs.get("items", [])) if isinstance(runs, dict) else runs
+    if items:
+        return
+    print("  loading the default offline data set (synthetic provider) ...")
+    subprocess.run(
+        ["uv", "run", "--no-sync", "market-data", "ingest", "--provider", "synthetic"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+def down() -> None:
+    env = environment()
+    run_dir = Path(env["VAR_DIR"]) / "run"
+    pids = {p.stem: int(p.read_text().strip() or 0) for p in run_dir.glob("*.pid")}
+    for pid in pids.values():
+        if pid and alive(pid):
+            signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p and group_alive(p) for p in pids.values()):
+        time.sleep(0.2)
+    for pid in pids.values():
+        if pid and group_alive(pid):
+            signal_group(pid, signal.SIGKILL)
+    for name in pids:
+        (run_dir / f"{name}.pid").unlink(missing_ok=True)
+    print(f"stopped {len(pids)} processes" if pids else "nothing was running")
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def status() -> None:
+    env = environment()
+    for name in procfile(env):
+        pid = running_pid(env, name)
+        state = f"running (pid {pid})" if pid else "stopped"
+        print(f"{name:<20} {state}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--timeout", type=float, default=90.0)
+    args = parser.parse_args()
+    if args.command == "up":
+        try:
+            up(args.timeout)
+        except SystemExit:
+            print("start failed; stopping what was started", file=sys.stderr)
+            down()
+            raise
+    elif args.command == "down":
+        down()
+    else:
+        status()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Indicator-driven strategies: live signals from ticks and backtests on the same code."""

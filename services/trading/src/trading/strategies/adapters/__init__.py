@@ -1,0 +1,1 @@
+"""Database and market-data adapters of the strategies package."""

@@ -1,0 +1,1 @@
+"""The pure strategy domain: indicators, signal rules, bars, fills, backtests (no I/O)."""

@@ -1,0 +1,137 @@
+"""Read-through cache of ready response bytes in Redis.
+
+Keys are ``<prefix>:<namespace>:v<version>:<key>``; new data invalidates a whole namespace by
+bumping its version (INCR), never by KEYS/SCAN, and old keys age out by TTL. Concurrent misses
+for one key compute once: in-process through a shared future, across processes through a
+short Redis lock that the others wait on. With Redis down, values are computed and served
+anyway, marked ``degraded``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("shared.cache")
+
+Compute = Callable[[], Awaitable[bytes]]
+_ETAG_LEN = 32
+
+
+@dataclass(frozen=True)
+class CachedBytes:
+    body: bytes
+    etag: str
+    status: str  # "hit", "miss" or "bypass" (Redis unavailable)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=_ETAG_LEN // 2).hexdigest() + '"'
+
+
+class ResponseCache:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = "cache",
+        ttl_seconds: int = 3600,
+        lock_ms: int = 30_000,
+        poll_seconds: float = 0.02,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl_seconds = ttl_seconds
+        self.lock_ms = lock_ms
+        self.poll_seconds = poll_seconds
+        self._inflight: dict[str, asyncio.Future[CachedBytes]] = {}
+
+    def _version_key(self, namespace: str) -> str:
+        return f"{self.prefix}:{namespace}:version"
+
+    async def version(self, namespace: str) -> int:
+        raw = await self.redis.get(self._version_key(namespace))
+        return int(raw or 0)
+
+    async def bump(self, namespace: str) -> int:
+        """Invalidate everything cached under ``namespace``; returns the new version."""
+        try:
+            return int(await self.redis.incr(self._version_key(namespace)))
+        except RedisError as exc:
+            logger.warning("cannot bump cache version of %s: %s", namespace, exc)
+            return -1
+
+    async def get_or_compute(self, namespace: str, key: str, compute: Compute) -> CachedBytes:
+        try:
+            full_key = f"{self.prefix}:{namespace}:v{await self.version(namespace)}:{key}"
+        except RedisError:
+            body = await compute()
+            return CachedBytes(body, etag_of(body), "bypass")
+        running = self._inflight.get(full_key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[CachedBytes] = asyncio.get_running_loop().create_future()
+        self._inflight[full_key] = future
+        try:
+            result = await self._fetch(full_key, compute)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters (if any) re-raise it themselves
+            raise
+        finally:
+            del self._inflight[full_key]
+
+    async def _fetch(self, full_key: str, compute: Compute) -> CachedBytes:
+        try:
+            stored = await self.redis.get(full_key)
+            if stored is not None:
+                return _unpack(stored, "hit")
+            lock_key, token = f"{full_key}:lock", uuid.uuid4().hex
+            while not await self.redis.set(lock_key, token, nx=True, px=self.lock_ms):
+                await asyncio.sleep(self.poll_seconds)
+                stored = await self.redis.get(full_key)
+                if stored is not None:
+                    return _unpack(stored, "hit")
+        except RedisError as exc:
+            logger.warning("cache unavailable, computing directly: %s", exc)
+            body = await compute()
+            return CachedBytes(body, etag_of(body), "bypass")
+        try:
+            body = await compute()
+            etag = etag_of(body)
+            try:
+                await self.redis.set(full_key, etag.encode() + body, ex=self.ttl_seconds)
+            except RedisError as exc:
+                logger.warning("cannot store %s: %s", full_key, exc)
+            return CachedBytes(body, etag, "miss")
+        finally:
+            try:
+                if (await self.redis.get(lock_key)) == token.encode():
+                    await self.redis.delete(lock_key)
+            except RedisError:
+                pass
+
+
+def _unpack(stored: bytes | str, status: str) -> CachedBytes:
+    data = stored if isinstance(stored, bytes) else stored.encode()
+    return CachedBytes(data[_ETAG_LEN + 2 :], data[: _ETAG_LEN + 2].decode(), status)
+
+
+def cached_response(
+    request: Request, cached: CachedBytes, media_type: str = "application/json"
+) -> Response:
+    """The cached bytes as a response, or 304 when the client already has this ETag."""
+    headers = {"ETag": cached.etag, "X-Cache": cached.status}
+    if request.headers.get("if-none-match") == cached.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(content=cached.body, media_type=media_type, headers=headers)
