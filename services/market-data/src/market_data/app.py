@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from market_data.api import alpaca, internal, securities
 from market_data.bootstrap import Container, bootstrap
 from market_data.settings import MarketDataSettings
 
@@ -38,4 +39,7 @@ def create_app(settings: MarketDataSettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(title="Market data", lifespan=lifespan, readiness=readiness)
+    app.include_router(securities.router)
+    app.include_router(alpaca.router)
+    app.include_router(internal.router)
     return app

@@ -1,4 +1,4 @@
-"""The one place where the market-data service is wired: database, Redis, handlers."""
+"""The one place where the market-data service is wired: database, calendar, Redis."""
 
 from __future__ import annotations
 
@@ -10,7 +10,24 @@ from shared.db import make_engine, sqlite_url
 from shared.redis_conn import make_redis
 from sqlalchemy.engine import Engine
 
+from market_data.adapters.calendar import XnysCalendar
+from market_data.adapters.schema import create_schema
 from market_data.settings import MarketDataSettings
+
+
+@dataclass
+class Store:
+    """What the command-line jobs need: the database and the exchange calendar."""
+
+    engine: Engine
+    calendar: XnysCalendar
+
+
+def open_store(settings: MarketDataSettings) -> Store:
+    engine = make_engine(sqlite_url(settings.database_file()))
+    create_bus_tables(engine)
+    create_schema(engine)
+    return Store(engine=engine, calendar=XnysCalendar())
 
 
 @dataclass
@@ -18,6 +35,7 @@ class Container:
     settings: MarketDataSettings
     engine: Engine
     redis: Redis
+    calendar: XnysCalendar
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -25,6 +43,10 @@ class Container:
 
 
 def bootstrap(settings: MarketDataSettings) -> Container:
-    engine = make_engine(sqlite_url(settings.database_file()))
-    create_bus_tables(engine)
-    return Container(settings=settings, engine=engine, redis=make_redis(settings.redis_url))
+    store = open_store(settings)
+    return Container(
+        settings=settings,
+        engine=store.engine,
+        redis=make_redis(settings.redis_url),
+        calendar=store.calendar,
+    )

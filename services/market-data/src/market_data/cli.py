@@ -1,12 +1,16 @@
-"""Command line of the market-data service: ``serve`` the API, run the ``worker``."""
+"""Command line of the market-data service: ``serve``, ``worker``, ``ingest`` and ``ticks``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from shared.logs import configure_logging
-from shared.settings import load_settings
+from shared.settings import SettingsError, load_settings
 
 from market_data.settings import MarketDataSettings
 
@@ -24,15 +28,61 @@ def serve() -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="market-data")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP API")
-    commands.add_parser("worker", help="run the stream consumers and the outbox relay")
-    args = parser.parse_args(argv)
+    commands.add_parser("worker", help="run the outbox relay")
+    ingest = commands.add_parser("ingest", help="load daily bars from a provider")
+    ingest.add_argument("--provider", required=True, help="synthetic, file, yahoo or finnhub")
+    ingest.add_argument("--start", type=iso_date)
+    ingest.add_argument("--end", type=iso_date)
+    ingest.add_argument("--days", type=int, help="the latest N sessions")
+    ingest.add_argument(
+        "--path", type=Path, help="CSV[.gz] to load (file) or shares source (yahoo)"
+    )
+    ingest.add_argument("--symbols", nargs="+", default=[], help="limit to these tickers")
+    ingest.add_argument("--seed", type=int, default=42, help="synthetic: random seed")
+    ingest.add_argument("--securities", type=int, default=600, help="synthetic: universe size")
+    ticks = commands.add_parser("ticks", help="publish live prices to market.ticks")
+    ticks.add_argument("--rate", type=float, default=50.0, help="ticks per second")
+    ticks.add_argument("--seed", type=int, default=7)
+    ticks.add_argument("--replay", action="store_true", help="replay stored closes")
+    ticks.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    ticks.add_argument("--simulate", action="store_true", help="simulate even with a Finnhub key")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     if args.command == "serve":
         serve()
     elif args.command == "worker":
         from market_data.worker import main as worker_main
 
         worker_main()
+    elif args.command == "ingest":
+        sys.exit(ingest_main(args))
+    elif args.command == "ticks":
+        from market_data.tick_feed import ticks_main
+
+        sys.exit(ticks_main(args))
+
+
+def ingest_main(args: Any) -> int:
+    from market_data.ingest_cli import run_ingest_command
+
+    try:
+        settings = load_settings(MarketDataSettings)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging("market-data-ingest", settings.log_level)
+    return run_ingest_command(args, settings)

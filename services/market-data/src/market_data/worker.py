@@ -1,10 +1,11 @@
-"""The market-data service's stream worker: its consumers and its outbox relay."""
+"""The market-data worker: the outbox relay that publishes BarsIngested to ``market.bars``."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
+from shared.bus import OutboxRelay, SqlOutboxStore
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
@@ -14,8 +15,9 @@ from market_data.settings import MarketDataSettings
 
 async def run_worker(settings: MarketDataSettings, stop: asyncio.Event) -> None:
     container = bootstrap(settings)
+    relay = OutboxRelay(container.redis, SqlOutboxStore(container.engine), idle_sleep=0.5)
     try:
-        await stop.wait()
+        await relay.run(stop)
     finally:
         await container.close()
 

@@ -1,0 +1,1 @@
+"""Adapters: the SQLite store, the exchange calendar, Parquet, and the data providers."""

@@ -1,0 +1,1 @@
+"""Data providers: one interface, four implementations (synthetic, file, yahoo, finnhub)."""

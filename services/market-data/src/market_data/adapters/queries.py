@@ -1,0 +1,104 @@
+"""Read queries for the API, on read-only (deferred) transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from shared.db import readonly
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+
+def driver(connection: Connection) -> Any:
+    """The raw sqlite3 connection under a SQLAlchemy connection (same transaction)."""
+    return connection.connection.driver_connection
+
+
+def raw_rows(engine: Engine, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    with readonly(engine).connect() as connection:
+        cursor = driver(connection).cursor()
+        rows: list[tuple[Any, ...]] = cursor.execute(sql, tuple(params)).fetchall()
+        connection.rollback()
+    return rows
+
+
+def raw_dicts(engine: Engine, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    with readonly(engine).connect() as connection:
+        cursor = driver(connection).cursor()
+        cursor.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        connection.rollback()
+    return rows
+
+
+def data_version(engine: Engine) -> dict[str, int | None]:
+    run = raw_rows(
+        engine,
+        "SELECT max(run_id) FROM ingestion_runs WHERE status = 'succeeded' AND rows_changed > 0",
+    )[0][0]
+    count = raw_rows(engine, "SELECT count(*) FROM daily_bars")[0][0]
+    return {"max_run_id": run, "rows": int(count)}
+
+
+def known_symbols(engine: Engine, symbols: Sequence[str]) -> set[str]:
+    marks = ",".join("?" * len(symbols))
+    found = raw_rows(engine, f"SELECT symbol FROM securities WHERE symbol IN ({marks})", symbols)
+    return {row[0] for row in found}
+
+
+SECURITIES_SQL = """
+WITH asof AS (SELECT max(date) AS d FROM daily_bars WHERE date <= ?)
+SELECT s.symbol, s.name, s.exchange, s.sector, s.currency, b.date AS as_of,
+       b.close_e8, b.market_cap_e2, b.shares_e4
+FROM securities s
+LEFT JOIN daily_bars b ON b.symbol = s.symbol AND b.date = (SELECT d FROM asof)
+WHERE (? IS NULL OR s.sector = ?)
+  AND (? IS NULL OR s.symbol LIKE ? ESCAPE '\\' OR s.name LIKE ? ESCAPE '\\')
+ORDER BY {order}
+LIMIT ? OFFSET ?
+"""
+ORDERS = {
+    "market_cap": "b.market_cap_e2 IS NULL, b.market_cap_e2 DESC, s.symbol",
+    "symbol": "s.symbol",
+}
+
+
+def securities_page(
+    engine: Engine,
+    *,
+    as_of: str,
+    sector: str | None,
+    q: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    pattern = None
+    if q:
+        escaped = q.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+    sql = SECURITIES_SQL.format(order=ORDERS[sort])
+    params = (as_of, sector, sector, pattern, pattern, pattern, limit, offset)
+    return raw_dicts(engine, sql, params)
+
+
+def latest_bars(engine: Engine, symbols: Sequence[str], count: int = 2) -> list[dict[str, Any]]:
+    """The ``count`` latest bars of each symbol, newest first."""
+    found: list[dict[str, Any]] = []
+    for symbol in symbols:
+        found.extend(
+            raw_dicts(
+                engine,
+                "SELECT * FROM daily_bars WHERE symbol = ? ORDER BY date DESC LIMIT ?",
+                (symbol, count),
+            )
+        )
+    return found
+
+
+def last_trades(engine: Engine, symbols: Sequence[str]) -> dict[str, dict[str, Any]]:
+    marks = ",".join("?" * len(symbols))
+    rows = raw_dicts(engine, f"SELECT * FROM last_trades WHERE symbol IN ({marks})", symbols)
+    return {row["symbol"]: row for row in rows}

@@ -1,0 +1,185 @@
+"""Alpaca Market Data v2 endpoints for stocks, so alpaca-py's StockHistoricalDataClient works."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from shared.errors import ApiError
+
+from market_data.adapters.calendar import XnysCalendar
+from market_data.adapters.queries import known_symbols, last_trades, latest_bars, raw_dicts
+from market_data.api import alpaca_format as fmt
+from market_data.api.deps import ContainerDep
+from market_data.bootstrap import Container
+
+router = APIRouter(prefix="/v2/stocks", tags=["market data (Alpaca v2)"])
+SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+DAILY = {"1Day", "1D", "1day", "1Days"}
+Feed = Literal["iex", "sip", "otc", "delayed_sip", "boats", "overnight"]
+Adjustment = Literal["raw", "split", "dividend", "all"]
+
+
+def parse_symbols(container: Container, text: str | None) -> list[str]:
+    symbols = [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+    if not symbols:
+        raise ApiError(400, "missing symbols")
+    bad = [s for s in symbols if not SYMBOL.match(s)]
+    if bad:
+        raise ApiError(400, f"invalid symbol: {bad[0]}")
+    unknown = sorted(set(symbols) - known_symbols(container.engine, symbols))
+    if unknown:
+        raise ApiError(404, f"unknown symbol(s): {', '.join(unknown)}")
+    return list(dict.fromkeys(symbols))
+
+
+def _bars(
+    container: Container,
+    symbols: list[str],
+    *,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+    limit: int,
+    page_token: str | None,
+    adjustment: str,
+    sort: str,
+) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+    if timeframe not in DAILY:
+        raise ApiError(400, f"invalid timeframe {timeframe!r}: only daily bars (1Day) are stored")
+    low = fmt.first_day(fmt.parse_when(start, "start")) if start else "0000-01-01"
+    high = fmt.last_day(fmt.parse_when(end, "end")) if end else "9999-12-31"
+    if low > high and start and end:
+        raise ApiError(422, "end should not be before start")
+    after = fmt.decode_page(page_token) if page_token else ("", "")
+    descending = sort == "desc"
+    cursor = (
+        "(symbol > ? OR (symbol = ? AND date < ?))" if descending else "(symbol, date) > (?, ?)"
+    )
+    cursor_params = (after[0], after[0], after[1] or "9999") if descending else after
+    marks = ",".join("?" * len(symbols))
+    rows = raw_dicts(
+        container.engine,
+        f"SELECT * FROM daily_bars WHERE symbol IN ({marks}) AND date BETWEEN ? AND ?"
+        f" AND {cursor} ORDER BY symbol, date {'DESC' if descending else 'ASC'} LIMIT ?",
+        (*symbols, low, high, *cursor_params, limit + 1),
+    )
+    page: dict[str, list[dict[str, Any]]] = {}
+    for row in rows[:limit]:
+        page.setdefault(row["symbol"], []).append(fmt.bar(row, adjustment != "raw"))
+    token = None
+    if len(rows) > limit:
+        token = fmt.encode_page(rows[limit - 1]["symbol"], rows[limit - 1]["date"])
+    return page, token
+
+
+@router.get("/bars")
+def bars(
+    container: ContainerDep,
+    symbols: str | None = None,
+    timeframe: str = "1Day",
+    start: str | None = None,
+    end: str | None = None,
+    limit: int = Query(default=1000, ge=1, le=10000),
+    page_token: str | None = None,
+    feed: Feed | None = None,
+    adjustment: Adjustment = "raw",
+    sort: Literal["asc", "desc"] = "asc",
+    currency: Literal["USD"] | None = None,
+    asof: str | None = None,
+) -> dict[str, Any]:
+    """Daily bars of several symbols (Alpaca ``GET /v2/stocks/bars``)."""
+    wanted = parse_symbols(container, symbols)
+    page, token = _bars(
+        container, wanted, timeframe=timeframe, start=start, end=end, limit=limit,
+        page_token=page_token, adjustment=adjustment, sort=sort,
+    )  # fmt: skip
+    return {"bars": page, "next_page_token": token, "currency": "USD"}
+
+
+@router.get("/{symbol}/bars")
+def symbol_bars(
+    container: ContainerDep,
+    symbol: str,
+    timeframe: str = "1Day",
+    start: str | None = None,
+    end: str | None = None,
+    limit: int = Query(default=1000, ge=1, le=10000),
+    page_token: str | None = None,
+    feed: Feed | None = None,
+    adjustment: Adjustment = "raw",
+    sort: Literal["asc", "desc"] = "asc",
+) -> dict[str, Any]:
+    """Daily bars of one symbol (Alpaca ``GET /v2/stocks/{symbol}/bars``)."""
+    wanted = parse_symbols(container, symbol)
+    page, token = _bars(
+        container, wanted, timeframe=timeframe, start=start, end=end, limit=limit,
+        page_token=page_token, adjustment=adjustment, sort=sort,
+    )  # fmt: skip
+    return {"bars": page.get(wanted[0], []), "symbol": wanted[0], "next_page_token": token}
+
+
+def _last_prices(container: Container, symbols: list[str]) -> dict[str, tuple[int, int, str]]:
+    """(price_e8, size, timestamp) of each symbol's last trade, else of its last close."""
+    trades = last_trades(container.engine, symbols)
+    found: dict[str, tuple[int, int, str]] = {}
+    missing = [s for s in symbols if s not in trades]
+    for row in latest_bars(container.engine, missing, count=1):
+        stamp = _close_stamp(container.calendar, row["date"])
+        found[row["symbol"]] = (row["close_e8"], 0, stamp)
+    for symbol, row in trades.items():
+        found[symbol] = (row["price_e8"], row["size"], row["ts"])
+    return found
+
+
+def _close_stamp(calendar: XnysCalendar, day: str) -> str:
+    moment: datetime = calendar.close_time(datetime.fromisoformat(day).date())
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@router.get("/trades/latest")
+def latest_trades(
+    container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
+) -> dict[str, Any]:
+    """The last trade of each symbol (the tick feed's, else the last close)."""
+    wanted = parse_symbols(container, symbols)
+    prices = _last_prices(container, wanted)
+    return {"trades": {s: fmt.trade(*prices[s]) for s in wanted if s in prices}}
+
+
+@router.get("/quotes/latest")
+def latest_quotes(
+    container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
+) -> dict[str, Any]:
+    """A quote per symbol, synthesized 5 bp either side of the last trade."""
+    wanted = parse_symbols(container, symbols)
+    prices = _last_prices(container, wanted)
+    return {"quotes": {s: fmt.quote(prices[s][0], prices[s][2]) for s in wanted if s in prices}}
+
+
+@router.get("/snapshots")
+def snapshots(
+    container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
+) -> dict[str, Any]:
+    """Latest trade, synthesized quote, and the two latest daily bars per symbol."""
+    wanted = parse_symbols(container, symbols)
+    prices = _last_prices(container, wanted)
+    recent: dict[str, list[dict[str, Any]]] = {}
+    for row in latest_bars(container.engine, wanted, count=2):
+        recent.setdefault(row["symbol"], []).append(row)
+    result: dict[str, Any] = {}
+    for symbol in wanted:
+        rows = recent.get(symbol, [])
+        daily = fmt.bar(rows[0], False) if rows else None
+        result[symbol] = {
+            "latestTrade": fmt.trade(*prices[symbol]) if symbol in prices else None,
+            "latestQuote": fmt.quote(prices[symbol][0], prices[symbol][2])
+            if symbol in prices
+            else None,
+            "minuteBar": daily,
+            "dailyBar": daily,
+            "prevDailyBar": fmt.bar(rows[1], False) if len(rows) > 1 else None,
+        }
+    return result

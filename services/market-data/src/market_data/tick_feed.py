@@ -1,0 +1,186 @@
+"""The tick feed: PriceTick events to ``market.ticks`` (published directly, pipelined, with an
+approximate MAXLEN) and each symbol's last trade kept in ``last_trades``.
+
+Sources: Finnhub's trades WebSocket when a key is set, else a simulator walking every symbol
+from its last stored close, or a replay of stored closes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from redis.asyncio import Redis
+from shared.bus import publish_now
+from shared.clock import Clock, SystemClock
+from shared.events import PriceTick, Streams, make_event
+from shared.logs import configure_logging
+from shared.redis_conn import make_redis
+from shared.settings import load_settings
+from sqlalchemy.engine import Engine
+
+from market_data.adapters.queries import driver, raw_rows
+from market_data.bootstrap import open_store
+from market_data.domain.price_walk import PriceWalk, Tick
+from market_data.domain.scaled import PRICE_DIGITS, decimal_to_scaled
+from market_data.settings import MarketDataSettings
+
+logger = logging.getLogger("market_data.ticks")
+TICKS_MAXLEN = 200_000
+BATCH_SECONDS = 0.1
+UPSERT_TRADE = """
+INSERT INTO last_trades (symbol, price_e8, size, ts, source) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (symbol) DO UPDATE SET price_e8 = excluded.price_e8, size = excluded.size,
+    ts = excluded.ts, source = excluded.source
+"""
+
+
+def walk_from_store(engine: Engine, *, seed: int, rate: float) -> PriceWalk:
+    """Start each symbol at its last close with the volatility of its last 60 sessions."""
+    rows = raw_rows(
+        engine,
+        """SELECT symbol, date, close_e8, adj_close_e8 FROM daily_bars WHERE date >= (
+               SELECT min(date) FROM (SELECT DISTINCT date FROM daily_bars
+                                      ORDER BY date DESC LIMIT 61))
+           ORDER BY symbol, date""",
+    )
+    frame = pd.DataFrame(rows, columns=["symbol", "date", "close", "adj"])
+    if frame.empty:
+        raise ValueError("no stored bars: run `market-data ingest` first")
+    frame["ret"] = pd.Series(np.log(frame["adj"].astype(float))).groupby(frame["symbol"]).diff()
+    stats = frame.groupby("symbol").agg(close=("close", "last"), vol=("ret", "std"))
+    vols = stats["vol"].fillna(0.02).clip(0.002, 0.2)
+    return PriceWalk(
+        list(stats.index), list(stats["close"] / 10**PRICE_DIGITS), list(vols), seed=seed, rate=rate
+    )
+
+
+async def simulated(walk: PriceWalk, rate: float, stop: asyncio.Event) -> AsyncIterator[list[Tick]]:
+    carry = 0.0
+    while not stop.is_set():
+        carry += rate * BATCH_SECONDS
+        count, carry = int(carry), carry - int(carry)
+        if count:
+            yield walk.next(count)
+        await asyncio.sleep(BATCH_SECONDS)
+
+
+async def replayed(engine: Engine, rate: float, stop: asyncio.Event) -> AsyncIterator[list[Tick]]:
+    rows = raw_rows(engine, "SELECT symbol, close_e8, volume FROM daily_bars ORDER BY date, symbol")
+    batch = max(1, int(rate * BATCH_SECONDS))
+    for start in range(0, len(rows), batch):
+        if stop.is_set():
+            return
+        yield [
+            Tick(symbol, _price(close), int(volume or 0))
+            for symbol, close, volume in rows[start : start + batch]
+        ]
+        await asyncio.sleep(BATCH_SECONDS)
+
+
+def _price(scaled: int) -> Any:
+    from market_data.domain.scaled import to_decimal
+
+    return to_decimal(scaled, PRICE_DIGITS)
+
+
+class TickPublisher:
+    """Publishes a batch in one pipelined round trip and records the last trades."""
+
+    def __init__(self, redis: Redis, engine: Engine, clock: Clock, source: str) -> None:
+        self.redis, self.engine, self.clock, self.source = redis, engine, clock, source
+        self.published = 0
+
+    async def publish(self, ticks: Sequence[Tick], at: datetime | None = None) -> None:
+        now = at or self.clock.now()
+        envelopes = [
+            make_event(PriceTick(symbol=t.symbol, price=t.price, size=t.size, source=self.source),
+                       producer="market-data", ts_event=now)
+            for t in ticks
+        ]  # fmt: skip
+        await publish_now(self.redis, Streams.TICKS, envelopes, maxlen=TICKS_MAXLEN)
+        await asyncio.to_thread(self._remember, ticks, now)
+        self.published += len(ticks)
+
+    def _remember(self, ticks: Sequence[Tick], now: datetime) -> None:
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        latest = {t.symbol: t for t in ticks}
+        with self.engine.begin() as connection:
+            driver(connection).executemany(
+                UPSERT_TRADE,
+                [(t.symbol, decimal_to_scaled(t.price, PRICE_DIGITS), t.size, stamp, self.source)
+                 for t in latest.values()],
+            )  # fmt: skip
+
+
+async def run_feed(settings: MarketDataSettings, args: Any, stop: asyncio.Event) -> int:
+    store = open_store(settings)
+    redis = make_redis(settings.redis_url)
+    key = settings.finnhub_key()
+    try:
+        if key and not args.simulate and not args.replay:
+            from market_data.adapters.finnhub_ws import finnhub_trades, top_symbols
+
+            publisher = TickPublisher(redis, store.engine, SystemClock(), "finnhub")
+            symbols = top_symbols(store.engine, 50)
+            async for ticks, at in finnhub_trades(settings.finnhub_ws_url, key, symbols, stop):
+                await publisher.publish(ticks, at)
+        else:
+            source = "replay" if args.replay else "simulated"
+            publisher = TickPublisher(redis, store.engine, SystemClock(), source)
+            if args.replay:
+                batches = replayed(store.engine, args.rate, stop)
+            else:
+                walk = walk_from_store(store.engine, seed=args.seed, rate=args.rate)
+                batches = simulated(walk, args.rate, stop)
+            async for ticks in batches:
+                await publisher.publish(ticks)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await redis.aclose()
+        store.engine.dispose()
+    logger.info("tick feed stopped after %d ticks", publisher.published)
+    return 0
+
+
+def ticks_main(args: Any) -> int:
+    settings = load_settings(MarketDataSettings)
+    configure_logging("market-data-ticks", settings.log_level)
+    if not (args.rate > 0 and math.isfinite(args.rate)):
+        print("error: --rate must be a positive number", file=sys.stderr)
+        return 2
+    stop = asyncio.Event()
+
+    async def run() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if args.duration:
+            loop.call_later(args.duration, stop.set)
+        return await run_feed(settings, args, stop)
+
+    return asyncio.run(run())
+
+
+def parse_finnhub_message(text: str | bytes) -> list[tuple[Tick, datetime]]:
+    """Trades from one Finnhub WebSocket message (``{"type": "trade", "data": [...]}``)."""
+    from decimal import Decimal
+
+    document = json.loads(text)
+    if document.get("type") != "trade":
+        return []
+    found = []
+    for item in document.get("data") or []:
+        at = datetime.fromtimestamp(item["t"] / 1000, UTC)
+        found.append((Tick(item["s"], Decimal(repr(item["p"])), int(item.get("v") or 0)), at))
+    return found

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import asyncio
+
+from market_data.bootstrap import Store
+from market_data.settings import MarketDataSettings
+from market_data.tick_feed import TickPublisher, parse_finnhub_message, walk_from_store
+from market_data.worker import run_worker
+from md_testkit import ingest, table
+from redis.asyncio import Redis
+from shared.clock import SystemClock
+from shared.events import Streams, decode
+
+
+async def test_simulated_ticks_reach_the_stream_and_the_last_trades_table(
+    store: Store, settings: MarketDataSettings, redis_client: Redis
+) -> None:
+    ingest(store, settings, provider="synthetic", days=10, securities=40)
+    walk = walk_from_store(store.engine, seed=1, rate=100)
+    publisher = TickPublisher(redis_client, store.engine, SystemClock(), "simulated")
+    await publisher.publish(walk.next(25))
+    entries = await redis_client.xrange(Streams.TICKS)
+    assert len(entries) == 25
+    tick = decode(entries[0][1][b"data"])
+    assert tick.type == "PriceTick"
+    assert tick.payload["source"] == "simulated"
+    assert 0 < table(store, "SELECT count(*) FROM last_trades")[0][0] <= 25
+
+
+def test_finnhub_trade_messages_become_ticks_and_pings_are_ignored() -> None:
+    message = '{"data":[{"c":null,"p":271.49,"s":"AAPL","t":1763758800123,"v":100}],"type":"trade"}'
+    ((tick, at),) = parse_finnhub_message(message)
+    assert (tick.symbol, str(tick.price), tick.size, at.year) == ("AAPL", "271.49", 100, 2025)
+    assert parse_finnhub_message('{"type":"ping"}') == []
+
+
+async def test_the_worker_relays_bars_ingested_to_market_bars(
+    store: Store, settings: MarketDataSettings, redis_client: Redis
+) -> None:
+    ingest(store, settings, provider="synthetic", days=5, securities=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(settings, stop))
+    for _ in range(100):
+        entries = await redis_client.xrange(Streams.BARS)
+        if entries:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    event = decode(entries[0][1][b"data"])
+    assert event.type == "BarsIngested"
+    assert set(event.payload) == {
+        "run_id", "provider", "start_date", "end_date", "rows", "securities", "sessions"
+    }  # fmt: skip
