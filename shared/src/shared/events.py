@@ -243,7 +243,8 @@ def make_event(
 
 
 def encode(envelope: Envelope) -> bytes:
-    return orjson.dumps(envelope.model_dump(mode="json"))
+    """The ``data`` field of a stream entry: compact JSON, decimals as strings."""
+    return Envelope.__pydantic_serializer__.to_json(envelope)
 
 
 def decode(data: bytes | str) -> Envelope:

@@ -8,6 +8,7 @@ XADD and the mark publishes the row again; consumers drop the duplicate by ``eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from shared.bus.publisher import DEFAULT_MAXLEN
 from shared.bus.tables import bus_metadata, outbox
 from shared.db import readonly
-from shared.events import Envelope, encode
+from shared.events import PAYLOAD_TYPES, Envelope, encode
 
 logger = logging.getLogger("shared.bus.outbox")
 
@@ -42,9 +43,10 @@ def _row(envelope: Envelope, stream: str | None) -> dict[str, object]:
 
 
 def _stream_of(envelope: Envelope) -> str:
-    from shared.events import PAYLOAD_TYPES
-
-    return PAYLOAD_TYPES[envelope.type].stream
+    payload_class = PAYLOAD_TYPES.get(envelope.type)
+    if payload_class is None:
+        raise ValueError(f"no stream for event type {envelope.type!r}: pass stream=")
+    return payload_class.stream
 
 
 def add_to_outbox(
@@ -157,9 +159,15 @@ class OutboxRelay:
             except RedisError as exc:
                 logger.warning("outbox relay cannot reach Redis: %s", exc)
                 sent, backoff = 0, min(backoff * 2, 5.0)
+            except Exception:
+                # The database failed (locked, disk full): rows stay unsent and are retried;
+                # a row published before the failure goes out again and is dropped downstream.
+                logger.exception("outbox relay cannot read or mark its outbox")
+                sent, backoff = 0, min(backoff * 2, 5.0)
             now = datetime.now(UTC)
             if now - last_prune > timedelta(hours=1):
-                await asyncio.to_thread(self.store.prune_sent_before, now - self.retention)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.store.prune_sent_before, now - self.retention)
                 last_prune = now
             if sent < self.batch_size:
                 await self._sleep(stop, backoff)

@@ -68,3 +68,23 @@ def shared_data_dir() -> Path:
     if env:
         return Path(env)
     pytest.skip("../shared/data is not beside the checkout")
+
+
+@pytest.fixture(scope="session")
+def private_nginx_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Start private nginx instances with the gateway's config: ``start(**settings)``.
+
+    Every instance gets its own prefix under a temp dir and is stopped at the end of the run.
+    """
+    from contextlib import ExitStack
+    from typing import Any
+
+    from shared.testing.nginx import NginxInstance, private_nginx
+
+    with ExitStack() as stack:
+
+        def start(**settings: Any) -> NginxInstance:
+            var_dir = tmp_path_factory.mktemp("nginx-var")
+            return stack.enter_context(private_nginx(var_dir, **settings))
+
+        yield start
