@@ -1,7 +1,8 @@
-"""The gateway service's HTTP app: built by a factory, resources owned by the lifespan."""
+"""The gateway's edge app: auth check, admin API, merged docs, WebSocket fan-out."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,9 @@ from fastapi import FastAPI
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from gateway.api import admin, docs, streams
+from gateway.api.auth import AuthCheckFastPath
+from gateway.background import start_background, stop_background
 from gateway.bootstrap import Container, bootstrap
 from gateway.settings import GatewaySettings
 
@@ -20,9 +24,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings)
         app.state.container = container
+        stop = asyncio.Event()
+        tasks = start_background(container, stop, relay=settings.run_outbox_relay)
         try:
             yield
         finally:
+            container.hub.close_key(None)
+            await stop_background(stop, tasks)
             await container.close()
 
     def readiness(app: FastAPI) -> list[ReadinessCheck]:
@@ -37,5 +45,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         return [database, redis]
 
-    app = create_service_app(title="Gateway edge", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(
+        title="Gateway edge",
+        lifespan=lifespan,
+        readiness=readiness,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    for router in (admin.router, docs.router, streams.router):
+        app.include_router(router)
+    app.add_middleware(AuthCheckFastPath)
     return app

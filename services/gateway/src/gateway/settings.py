@@ -1,15 +1,79 @@
-"""Settings of the gateway service."""
+"""Settings of the gateway service: the edge app, its keys, its streams and nginx's limits."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from shared.settings import ServiceName, ServiceSettings
+from pydantic import Field, SecretStr, model_validator
+from shared.settings import Environment, ServiceName, ServiceSettings
+
+logger = logging.getLogger("gateway.settings")
+
+# A default for development only: production refuses to start without a real pepper.
+DEVELOPMENT_PEPPER = "development-pepper-do-not-use-in-production"
+DOCKER_SECRET_PEPPER = Path("/run/secrets/gateway_key_pepper")
 
 
 class GatewaySettings(ServiceSettings):
     service: ServiceName = ServiceName.GATEWAY
     database_path: Path | None = None
+
+    # API keys: HMAC-SHA256 pepper from the environment or a Docker secret file.
+    gateway_key_pepper: SecretStr | None = None
+    gateway_key_pepper_file: Path | None = None
+    auth_cache_ttl_seconds: float = Field(default=5.0, ge=0)
+
+    # WebSocket fan-out.
+    ws_queue_size: int = Field(default=2000, ge=1)
+    ws_send_timeout_seconds: float = Field(default=5.0, gt=0)
+    ws_batch_size: int = Field(default=200, ge=1)
+    ws_flush_interval_seconds: float = Field(default=0.01, ge=0, le=1)
+    ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
+    ws_recheck_seconds: float = Field(default=30.0, gt=0)
+    openapi_cache_seconds: float = Field(default=10.0, ge=0)
+    run_outbox_relay: bool = True
+
+    # nginx (rendered into its config by `gateway render-nginx`).
+    gateway_tls_port: int = Field(default=0, ge=0, le=65535)
+    nginx_rate_per_key: int = Field(default=50, ge=1, description="requests/s per API key")
+    nginx_burst_per_key: int = Field(default=100, ge=0)
+    nginx_rate_per_addr: int = Field(default=100, ge=1, description="requests/s per client")
+    nginx_burst_per_addr: int = Field(default=200, ge=0)
+    nginx_max_body: str = "1m"
+    nginx_worker_processes: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _pepper_is_safe(self) -> GatewaySettings:
+        if self.environment is Environment.PRODUCTION and self._configured_pepper() is None:
+            raise ValueError(
+                "GATEWAY_KEY_PEPPER (or GATEWAY_KEY_PEPPER_FILE / a Docker secret) "
+                "is required in production"
+            )
+        return self
+
+    def _configured_pepper(self) -> bytes | None:
+        if self.gateway_key_pepper is not None and self.gateway_key_pepper.get_secret_value():
+            return self.gateway_key_pepper.get_secret_value().encode()
+        for path in (self.gateway_key_pepper_file, DOCKER_SECRET_PEPPER):
+            if path is not None and path.is_file():
+                return path.read_bytes().strip()
+        return None
+
+    def key_pepper(self) -> bytes:
+        """The pepper keys are hashed with; a warned default outside production."""
+        configured = self._configured_pepper()
+        if configured is not None:
+            return configured
+        logger.warning("GATEWAY_KEY_PEPPER is not set: using the development default")
+        return DEVELOPMENT_PEPPER.encode()
+
+    def tls_port(self) -> int:
+        return self.gateway_tls_port or self.gateway_port + 10
+
+    def nginx_prefix(self) -> Path:
+        return self.var_dir / "nginx"
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "gateway.sqlite"

@@ -1,4 +1,4 @@
-"""The gateway service's stream worker: its consumers and its outbox relay."""
+"""The gateway's worker: relays its outbox (AccountOpened) to Redis."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gateway.settings import GatewaySettings
 async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
     container = bootstrap(settings)
     try:
-        await stop.wait()
+        await container.relay().run(stop)
     finally:
         await container.close()
 

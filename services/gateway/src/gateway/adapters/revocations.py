@@ -1,0 +1,50 @@
+"""Revocations travel between gateway processes over Redis pub/sub (plus a short cache TTL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+CHANNEL = "gateway.keys.revoked"
+logger = logging.getLogger("gateway.revocations")
+
+
+async def announce_revocation(redis: Redis, key_id: str) -> None:
+    await redis.publish(CHANNEL, key_id)
+
+
+def announce_revocation_sync(redis_url: str, key_id: str) -> None:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(redis_url)
+    try:
+        client.publish(CHANNEL, key_id)
+    finally:
+        client.close()
+
+
+async def listen_for_revocations(
+    redis: Redis, on_revoked: Callable[[str | None], None], stop: asyncio.Event
+) -> None:
+    """Call ``on_revoked(key_id)`` for each announcement; ``None`` after a reconnect (flush all)."""
+    while not stop.is_set():
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(CHANNEL)
+            on_revoked(None)  # anything missed while disconnected is covered by a full flush
+            while not stop.is_set():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None:
+                    data = message["data"]
+                    on_revoked(data.decode() if isinstance(data, bytes) else str(data))
+        except (RedisError, OSError) as exc:
+            logger.warning("revocation listener lost Redis: %s", exc)
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -1,0 +1,19 @@
+"""Dependencies of the edge app's routers, as one-word aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from shared.identity import Caller, require_scope
+
+from gateway.bootstrap import Container
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
+AdminCaller = Annotated[Caller, require_scope("admin")]
