@@ -6,20 +6,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from shared.clock import Clock
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from export_service.api.errors import install_export_errors
+from export_service.api.routes import router
 from export_service.bootstrap import Container, bootstrap
 from export_service.settings import ExportSettings
 
 
-def create_app(settings: ExportSettings | None = None) -> FastAPI:
+def create_app(settings: ExportSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or load_settings(ExportSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
+        container = bootstrap(settings, clock=clock)
         app.state.container = container
+        if settings.export_background_in_api:
+            app.state.job_runner = container.start_background()
         try:
             yield
         finally:
@@ -38,4 +43,6 @@ def create_app(settings: ExportSettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(title="Export", lifespan=lifespan, readiness=readiness)
+    install_export_errors(app)
+    app.include_router(router)
     return app

@@ -1,4 +1,8 @@
-"""The export service's stream worker: its consumers and its outbox relay."""
+"""The export service's worker: export jobs, the outbox relay and the retention sweep.
+
+Run it when the API runs with EXPORT_BACKGROUND_IN_API=false (several API replicas, say);
+job claims are atomic, so a worker and an API doing both at once never run a job twice.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from export_service.settings import ExportSettings
 
 async def run_worker(settings: ExportSettings, stop: asyncio.Event) -> None:
     container = bootstrap(settings)
+    container.start_background()
     try:
         await stop.wait()
     finally:

@@ -1,0 +1,1 @@
+"""Adapters: the job database, the index and portfolio services over HTTP, Parquet files."""

@@ -1,0 +1,1 @@
+"""Thin HTTP routers: parse, build a command, call a handler, map errors to status codes."""
