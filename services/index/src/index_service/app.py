@@ -1,25 +1,38 @@
-"""The index service's HTTP app: built by a factory, resources owned by the lifespan."""
+"""The index service's HTTP app: built by a factory, resources owned by the lifespan.
+
+The API process owns the DuckDB file, so the bars consumer and the outbox relay run as
+background tasks of this lifespan (DESIGN.md: one owning process).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import httpx
+from fastapi import FastAPI, Request
+from shared.errors import ORJSONResponse, error_response
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from index_service.api.routes import router
 from index_service.bootstrap import Container, bootstrap
+from index_service.domain.model import InvalidRequest, NoData
 from index_service.settings import IndexSettings
 
 
-def create_app(settings: IndexSettings | None = None) -> FastAPI:
+def create_app(
+    settings: IndexSettings | None = None,
+    *,
+    market_data_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or load_settings(IndexSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
+        container = bootstrap(settings, market_data_transport=market_data_transport)
         app.state.container = container
+        container.start_background()
         try:
             yield
         finally:
@@ -29,7 +42,7 @@ def create_app(settings: IndexSettings | None = None) -> FastAPI:
         container: Container = app.state.container
 
         async def database() -> None:
-            container.duck.cursor().execute("SELECT 1").fetchall()
+            container.store.read(lambda cur: cur.execute("SELECT 1").fetchall())
 
         async def redis() -> None:
             await container.redis.ping()
@@ -37,4 +50,14 @@ def create_app(settings: IndexSettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(title="Index", lifespan=lifespan, readiness=readiness)
+
+    @app.exception_handler(NoData)
+    async def _no_data(_: Request, exc: NoData) -> ORJSONResponse:
+        return error_response(404, str(exc))
+
+    @app.exception_handler(InvalidRequest)
+    async def _invalid(_: Request, exc: InvalidRequest) -> ORJSONResponse:
+        return error_response(422, str(exc))
+
+    app.include_router(router)
     return app

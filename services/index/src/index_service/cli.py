@@ -1,13 +1,24 @@
-"""Command line of the index service: ``serve`` the API, run the ``worker``."""
+"""Command line of the index service.
+
+``serve`` runs the API, which owns the DuckDB file and runs the bars consumer and the outbox
+relay. ``load-csv`` and ``build`` open the file themselves: use them while ``serve`` is down.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
 
 import uvicorn
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
+from index_service.adapters import queries
+from index_service.adapters.csv_source import read_bars_csv
+from index_service.adapters.store import DuckStore
+from index_service.domain.model import IndexParams
 from index_service.settings import IndexSettings
 
 
@@ -24,11 +35,50 @@ def serve() -> None:
     )
 
 
+def load_csv(path: str) -> None:
+    store = DuckStore(load_settings(IndexSettings).database_file())
+    try:
+        result = store.ingest(read_bars_csv(path))
+        print(
+            json.dumps(
+                {"loaded": result.rows_loaded if result else 0, "data_version": store.versions.data}
+            )
+        )
+    finally:
+        store.close()
+
+
+def build(start: date, end: date | None) -> None:
+    settings = load_settings(IndexSettings)
+    store = DuckStore(settings.database_file())
+    try:
+        first, last = store.read(lambda cur: queries.resolve_range(cur, start, end))
+        params = IndexParams(settings.index_size, settings.base_level)
+        made, _ = store.create_build(first, last, params, clock_now=datetime.now(UTC))
+        print(
+            json.dumps(
+                {
+                    "build_id": made.build_id,
+                    "sessions": made.sessions,
+                    "last_level": made.last_level,
+                    "elapsed_ms": made.elapsed_ms,
+                }
+            )
+        )
+    finally:
+        store.close()
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="index")
+    parser = argparse.ArgumentParser(prog="index-service")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the HTTP API")
-    commands.add_parser("worker", help="run the stream consumers and the outbox relay")
+    commands.add_parser("serve", help="run the HTTP API (with the bars consumer and relay)")
+    commands.add_parser("worker", help="nothing: the consumer runs inside serve")
+    loader = commands.add_parser("load-csv", help="load a date,ticker,close,... CSV[.gz]")
+    loader.add_argument("path")
+    builder = commands.add_parser("build", help="build the index over a range")
+    builder.add_argument("--start", type=date.fromisoformat, required=True)
+    builder.add_argument("--end", type=date.fromisoformat)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve()
@@ -36,3 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         from index_service.worker import main as worker_main
 
         worker_main()
+    elif args.command == "load-csv":
+        load_csv(args.path)
+    elif args.command == "build":
+        build(args.start, args.end)
+    else:  # pragma: no cover - argparse refuses unknown commands
+        sys.exit(2)

@@ -1,34 +1,13 @@
-"""The index service's stream worker: its consumers and its outbox relay."""
+"""The index service has no separate worker: DuckDB admits one owning process, so the bars
+consumer and the outbox relay run inside ``index-service serve`` (see app.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
-
-from shared.logs import configure_logging
-from shared.settings import load_settings
-
-from index_service.bootstrap import bootstrap
-from index_service.settings import IndexSettings
-
-
-async def run_worker(settings: IndexSettings, stop: asyncio.Event) -> None:
-    container = bootstrap(settings)
-    try:
-        await stop.wait()
-    finally:
-        await container.close()
+import sys
 
 
 def main() -> None:
-    settings = load_settings(IndexSettings)
-    configure_logging("index-worker", settings.log_level)
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
-
-    asyncio.run(run())
+    sys.stderr.write(
+        "index-service: the stream consumer and outbox relay run inside `index-service serve`"
+        " (one process owns the DuckDB file); there is nothing to run here.\n"
+    )

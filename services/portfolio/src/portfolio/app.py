@@ -9,16 +9,20 @@ from fastapi import FastAPI
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from portfolio.adapters.trading import TradingPort
+from portfolio.api import account, activities, reports, risk, webhooks
 from portfolio.bootstrap import Container, bootstrap
 from portfolio.settings import PortfolioSettings
 
 
-def create_app(settings: PortfolioSettings | None = None) -> FastAPI:
+def create_app(
+    settings: PortfolioSettings | None = None, *, trading: TradingPort | None = None
+) -> FastAPI:
     settings = settings or load_settings(PortfolioSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
+        container = bootstrap(settings, trading=trading)
         app.state.container = container
         try:
             yield
@@ -38,4 +42,6 @@ def create_app(settings: PortfolioSettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(title="Portfolio", lifespan=lifespan, readiness=readiness)
+    for router in (account.router, activities.router, reports.router, risk.router, webhooks.router):
+        app.include_router(router)
     return app

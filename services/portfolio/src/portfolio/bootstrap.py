@@ -1,15 +1,21 @@
-"""The one place where the portfolio service is wired: database, Redis, handlers."""
+"""The one place where the portfolio service is wired: database, Redis, ports, secrets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import httpx
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
+from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
 from shared.redis_conn import make_redis
+from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
 
+from portfolio.adapters.secrets import SecretBox, load_keys
+from portfolio.adapters.tables import metadata
+from portfolio.adapters.trading import HttpTrading, TradingPort
 from portfolio.settings import PortfolioSettings
 
 
@@ -18,13 +24,35 @@ class Container:
     settings: PortfolioSettings
     engine: Engine
     redis: Redis
+    http: httpx.AsyncClient
+    trading: TradingPort
+    box: SecretBox
+    clock: Clock = field(default_factory=SystemClock)
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.redis.aclose()
         self.engine.dispose()
 
 
-def bootstrap(settings: PortfolioSettings) -> Container:
+def bootstrap(
+    settings: PortfolioSettings, *, trading: TradingPort | None = None, clock: Clock | None = None
+) -> Container:
     engine = make_engine(sqlite_url(settings.database_file()))
     create_bus_tables(engine)
-    return Container(settings=settings, engine=engine, redis=make_redis(settings.redis_url))
+    metadata.create_all(engine)
+    keys = load_keys(
+        settings.portfolio_fernet_keys,
+        settings.portfolio_fernet_keys_file,
+        allow_default=settings.allows_development_key,
+    )
+    http = httpx.AsyncClient(timeout=settings.trading_timeout_s)
+    return Container(
+        settings=settings,
+        engine=engine,
+        redis=make_redis(settings.redis_url),
+        http=http,
+        trading=trading or HttpTrading(settings.url_of(ServiceName.TRADING), http),
+        box=SecretBox(keys),
+        clock=clock or SystemClock(),
+    )

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.settings import ServiceName, ServiceSettings
+from pydantic import Field
+from shared.settings import Environment, ServiceName, ServiceSettings
 
 
 class PortfolioSettings(ServiceSettings):
     service: ServiceName = ServiceName.PORTFOLIO
     database_path: Path | None = None
+    # Fernet keys for webhook secrets, comma-separated, newest first (env PORTFOLIO_FERNET_KEYS),
+    # else read from this file (a Docker secret).
+    portfolio_fernet_keys: str = Field(default="", repr=False)
+    portfolio_fernet_keys_file: Path = Path("/run/secrets/portfolio_fernet_keys")
+    snapshot_interval_s: float = Field(default=60.0, gt=0)
+    rules_refresh_s: float = Field(default=1.0, gt=0)
+    quote_flush_s: float = Field(default=0.2, gt=0)
+    webhook_poll_s: float = Field(default=0.5, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_first_delay_s: float = Field(default=1.0, ge=0)
+    trading_timeout_s: float = Field(default=3.0, gt=0)
+    worker_name: str = "portfolio-worker-1"
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "portfolio.sqlite"
+
+    @property
+    def allows_development_key(self) -> bool:
+        return self.environment != Environment.PRODUCTION

@@ -1,23 +1,76 @@
-"""The portfolio service's stream worker: its consumers and its outbox relay."""
+"""The portfolio service's stream worker: consumers, the live book, outbox relay, webhooks."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
+from shared.bus import ConsumerConfig, OutboxRelay, SqlOutboxStore, StreamConsumer
+from shared.bus.consumer import BatchHandler
+from shared.events import Streams
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
-from portfolio.bootstrap import bootstrap
+from portfolio.adapters.webhooks import RetryPolicy, WebhookSender
+from portfolio.bootstrap import Container, bootstrap
+from portfolio.live import (
+    ACCOUNTS_GROUP,
+    ORDERS_GROUP,
+    TICKS_GROUP,
+    LagObserver,
+    LivePortfolio,
+)
 from portfolio.settings import PortfolioSettings
 
 
-async def run_worker(settings: PortfolioSettings, stop: asyncio.Event) -> None:
-    container = bootstrap(settings)
+async def run_worker(
+    settings: PortfolioSettings,
+    stop: asyncio.Event,
+    *,
+    container: Container | None = None,
+    observer: LagObserver | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Run every background task of the service until ``stop`` is set."""
+    owned = container is None
+    container = container or bootstrap(settings)
+    live = LivePortfolio(container.engine, container.clock, observer)
     try:
-        await stop.wait()
+        await live.start()
+        tasks = [
+            _consumer(container, Streams.ORDERS, ORDERS_GROUP, live.ledger_handler(ORDERS_GROUP)),
+            _consumer(
+                container, Streams.ACCOUNTS, ACCOUNTS_GROUP, live.ledger_handler(ACCOUNTS_GROUP)
+            ),
+            _consumer(container, Streams.TICKS, TICKS_GROUP, live.handle_ticks),
+        ]
+        relay = OutboxRelay(container.redis, SqlOutboxStore(container.engine))
+        sender = WebhookSender(
+            container.engine,
+            container.box,
+            container.http,
+            RetryPolicy(settings.webhook_max_attempts, settings.webhook_first_delay_s),
+        )
+        coroutines = [
+            *(c.run(stop) for c in tasks),
+            relay.run(stop),
+            sender.run(stop, settings.webhook_poll_s),
+            live.run_periodic(stop, settings.snapshot_interval_s, settings.rules_refresh_s),
+            live.run_quote_flusher(stop, settings.quote_flush_s),
+        ]
+        if ready is not None:
+            ready.set()
+        await asyncio.gather(*coroutines)
     finally:
-        await container.close()
+        if owned:
+            await container.close()
+
+
+def _consumer(
+    container: Container, stream: str, group: str, handler: BatchHandler
+) -> StreamConsumer:
+    config = ConsumerConfig(stream, group, container.settings.worker_name, block_ms=200)
+    return StreamConsumer(container.redis, config, handler)
 
 
 def main() -> None:

@@ -5,20 +5,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from shared.clock import Clock
+from shared.errors import ORJSONResponse, error_response
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from trading.adapters.market_data import MarketDataUnavailable, SymbolDirectory
+from trading.api import internal, orders
 from trading.bootstrap import Container, bootstrap
+from trading.domain.orders import OrderRefused
 from trading.settings import TradingSettings
 
 
-def create_app(settings: TradingSettings | None = None) -> FastAPI:
+def create_app(
+    settings: TradingSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    symbols: SymbolDirectory | None = None,
+) -> FastAPI:
     settings = settings or load_settings(TradingSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
+        container = bootstrap(settings, clock=clock, symbols=symbols)
         app.state.container = container
         try:
             yield
@@ -38,4 +48,15 @@ def create_app(settings: TradingSettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(title="Trading", lifespan=lifespan, readiness=readiness)
+
+    @app.exception_handler(OrderRefused)
+    async def _refused(_: Request, exc: OrderRefused) -> ORJSONResponse:
+        return error_response(exc.status, exc.message)
+
+    @app.exception_handler(MarketDataUnavailable)
+    async def _no_market_data(_: Request, exc: MarketDataUnavailable) -> ORJSONResponse:
+        return error_response(503, f"cannot check the symbol now: {exc}")
+
+    app.include_router(orders.router)
+    app.include_router(internal.router)
     return app

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
+from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
 from shared.redis_conn import make_redis
+from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
 
+from trading.adapters.market_data import MarketDataDirectory, SymbolDirectory
+from trading.adapters.tables import create_tables
+from trading.domain.execution import ExecutionModel
+from trading.handlers import TradingDeps
 from trading.settings import TradingSettings
+from trading.simulator import ExecutionSimulator
 
 
 @dataclass
@@ -18,13 +26,49 @@ class Container:
     settings: TradingSettings
     engine: Engine
     redis: Redis
+    deps: TradingDeps
+    # Threads that run write commands for the HTTP API (see api.orders.command).
+    commands: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="trading-command")
+    )
 
     async def close(self) -> None:
+        self.commands.shutdown(wait=True)
         await self.redis.aclose()
+        close = getattr(self.deps.symbols, "close", None)
+        if close is not None:
+            close()
         self.engine.dispose()
 
 
-def bootstrap(settings: TradingSettings) -> Container:
+def execution_model(settings: TradingSettings) -> ExecutionModel:
+    return ExecutionModel(
+        slippage_bps=settings.slippage_bps,
+        fee_per_share=settings.fee_per_share,
+        fee_bps=settings.fee_bps,
+        market_buffer_bps=settings.market_buffer_bps,
+    )
+
+
+def bootstrap(
+    settings: TradingSettings,
+    *,
+    clock: Clock | None = None,
+    symbols: SymbolDirectory | None = None,
+) -> Container:
+    """Build everything the app and the worker use; tests pass their clock and symbol port."""
     engine = make_engine(sqlite_url(settings.database_file()))
     create_bus_tables(engine)
-    return Container(settings=settings, engine=engine, redis=make_redis(settings.redis_url))
+    create_tables(engine)
+    directory = symbols or MarketDataDirectory(
+        settings.url_of(ServiceName.MARKET_DATA), timeout=settings.market_data_timeout_s
+    )
+    deps = TradingDeps(
+        engine=engine,
+        clock=clock or SystemClock(),
+        simulator=ExecutionSimulator(execution_model(settings)),
+        symbols=directory,
+    )
+    return Container(
+        settings=settings, engine=engine, redis=make_redis(settings.redis_url), deps=deps
+    )

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
+from pydantic import Field
 from shared.settings import ServiceName, ServiceSettings
 
 
 class TradingSettings(ServiceSettings):
     service: ServiceName = ServiceName.TRADING
     database_path: Path | None = None
+    # Execution model of the simulator (DESIGN.md, Orders).
+    slippage_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
+    fee_per_share: Decimal = Field(default=Decimal("0"), ge=0, le=10)
+    fee_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
+    # Buying power held for a market buy above the last price, for the move until the fill.
+    market_buffer_bps: Decimal = Field(default=Decimal("0"), ge=0, le=5000)
+    allow_short: bool = False
+    # How often the worker looks for day orders past their session close.
+    expiry_interval_s: float = Field(default=5.0, gt=0)
+    consumer_name: str = "trading-worker-1"
+    market_data_timeout_s: float = Field(default=2.0, gt=0)
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "trading.sqlite"

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import Engine
+
+BARS_INDEX = "ix_bars_security"
+CREATE_BARS_INDEX = f"CREATE INDEX IF NOT EXISTS {BARS_INDEX} ON bars (security_id, day)"
+SCHEMA_VERSION = 2
+DAY_ISO = "date(b.day * 86400, 'unixepoch')"
 
 DDL = (
     """
     CREATE TABLE IF NOT EXISTS securities (
-        symbol TEXT PRIMARY KEY,
+        security_id INTEGER PRIMARY KEY,
+        symbol TEXT NOT NULL UNIQUE,
         name TEXT,
         exchange TEXT,
         sector TEXT,
@@ -18,10 +26,11 @@ DDL = (
         updated_run_id INTEGER
     )
     """,
+    # day: days since 1970-01-01 (Arrow date32); rows are appended in key order.
     """
-    CREATE TABLE IF NOT EXISTS daily_bars (
-        date TEXT NOT NULL,
-        symbol TEXT NOT NULL,
+    CREATE TABLE IF NOT EXISTS bars (
+        day INTEGER NOT NULL,
+        security_id INTEGER NOT NULL,
         open_e8 INTEGER,
         high_e8 INTEGER,
         low_e8 INTEGER,
@@ -32,10 +41,18 @@ DDL = (
         market_cap_e2 INTEGER,
         source TEXT NOT NULL,
         run_id INTEGER NOT NULL,
-        PRIMARY KEY (date, symbol)
+        PRIMARY KEY (day, security_id)
     ) WITHOUT ROWID
     """,
-    "CREATE INDEX IF NOT EXISTS ix_daily_bars_symbol ON daily_bars (symbol, date)",
+    # Per-security reads (the Alpaca API); dropped during large fresh loads, rebuilt after.
+    CREATE_BARS_INDEX,
+    # The old shape (ISO date, symbol) for people and ad-hoc SQL; the service queries bars.
+    f"""
+    CREATE VIEW IF NOT EXISTS daily_bars AS
+    SELECT {DAY_ISO} AS date, s.symbol, b.open_e8, b.high_e8, b.low_e8, b.close_e8,
+           b.adj_close_e8, b.volume, b.shares_e4, b.market_cap_e2, b.source, b.run_id
+    FROM bars b JOIN securities s ON s.security_id = b.security_id
+    """,
     """
     CREATE TABLE IF NOT EXISTS ingestion_runs (
         run_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -83,5 +100,44 @@ DDL = (
 
 def create_schema(engine: Engine) -> None:
     with engine.begin() as connection:
+        raw = connection.connection.driver_connection
+        old = raw.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'daily_bars'"
+        ).fetchone()
+        if old:
+            _migrate_v1(raw)
         for statement in DDL:
             connection.exec_driver_sql(statement)
+        if old:
+            _copy_v1(raw)
+        connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _migrate_v1(raw: Any) -> None:
+    """Version 1 keyed bars by (ISO date text, symbol): move its tables aside."""
+    raw.execute("DROP INDEX IF EXISTS ix_daily_bars_symbol")
+    raw.execute("ALTER TABLE daily_bars RENAME TO daily_bars_v1")
+    raw.execute("ALTER TABLE securities RENAME TO securities_v1")
+
+
+def _copy_v1(raw: Any) -> None:
+    raw.execute(
+        """INSERT INTO securities (symbol, name, exchange, sector, currency, security_type,
+                                   source, updated_run_id)
+           SELECT symbol, name, exchange, sector, currency, security_type, source, updated_run_id
+           FROM securities_v1 ORDER BY symbol"""
+    )
+    raw.execute(
+        """INSERT INTO securities (symbol, source)
+           SELECT symbol, min(source) FROM daily_bars_v1
+           WHERE symbol NOT IN (SELECT symbol FROM securities) GROUP BY symbol ORDER BY symbol"""
+    )
+    raw.execute(
+        """INSERT INTO bars
+           SELECT CAST(julianday(b.date) - 2440587.5 AS INTEGER), s.security_id, b.open_e8,
+                  b.high_e8, b.low_e8, b.close_e8, b.adj_close_e8, b.volume, b.shares_e4,
+                  b.market_cap_e2, b.source, b.run_id
+           FROM daily_bars_v1 b JOIN securities s ON s.symbol = b.symbol ORDER BY 1, 2"""
+    )
+    raw.execute("DROP TABLE daily_bars_v1")
+    raw.execute("DROP TABLE securities_v1")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from market_data.domain.scaled import (
@@ -28,7 +31,7 @@ RAW_COLUMNS = (
     "market_cap",
 )
 STORED_COLUMNS = (
-    "date",
+    "day",
     "symbol",
     "open_e8",
     "high_e8",
@@ -41,6 +44,7 @@ STORED_COLUMNS = (
 )
 SECURITY_COLUMNS = ("symbol", "name", "exchange", "sector", "currency")
 SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,9}$"
+EPOCH = date(1970, 1, 1)
 
 
 @dataclass
@@ -75,32 +79,73 @@ def empty_raw_bars() -> pd.DataFrame:
     return frame
 
 
+def day_numbers(values: Any) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 (Arrow's date32) of datetime-like values, times dropped."""
+    stamps = pd.to_datetime(values)
+    if isinstance(stamps, pd.Series):
+        stamps = stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+    array = np.asarray(stamps, dtype="datetime64[ns]").astype("datetime64[D]")
+    return array.astype(np.int64)
+
+
+def day_iso(day: int) -> str:
+    """The ISO date of a day number."""
+    return (EPOCH + timedelta(days=int(day))).isoformat()
+
+
+def iso_day(value: str | date) -> int:
+    """The day number of an ISO date (or a date)."""
+    when = date.fromisoformat(value) if isinstance(value, str) else value
+    return (when - EPOCH).days
+
+
 def normalize_bars(raw: pd.DataFrame, sessions: pd.DatetimeIndex) -> NormalizedBars:
-    """Keep valid rows on exchange sessions, quantize to the stored scales, fill market caps."""
+    """Keep valid rows on exchange sessions, quantize to the stored scales, fill market caps.
+
+    Rows come out with ``day`` (days since 1970-01-01) and ``symbol`` as a categorical whose
+    categories are exactly the symbols present; string work is done once per distinct symbol.
+    """
     dropped = Dropped()
-    frame = raw.loc[:, list(RAW_COLUMNS)].copy()
-    frame["date"] = pd.to_datetime(frame["date"]).dt.normalize()
-    frame["symbol"] = frame["symbol"].astype(str).str.strip().str.upper()
+    day = day_numbers(raw["date"])
+    codes, symbols = _clean_symbols(raw["symbol"])
 
-    on_session = frame["date"].isin(sessions)
-    dropped.non_session = int((~on_session).sum())
-    frame = frame[on_session]
-    good_symbol = frame["symbol"].str.match(SYMBOL_PATTERN)
-    dropped.invalid_symbol = int((~good_symbol).sum())
-    frame = frame[good_symbol]
-    good_price = np.isfinite(frame["close"].to_numpy(dtype="float64")) & (frame["close"] > 0)
-    dropped.invalid_price = int((~good_price).sum())
-    frame = frame[good_price]
-    before = len(frame)
-    frame = frame.drop_duplicates(["date", "symbol"], keep="last")
-    dropped.duplicate = before - len(frame)
-    return NormalizedBars(rows=_scale(frame), dropped=dropped)
+    keep = np.isin(day, day_numbers(sessions))
+    dropped.non_session = int((~keep).sum())
+    good_symbol = codes >= 0
+    dropped.invalid_symbol = int((keep & ~good_symbol).sum())
+    keep &= good_symbol
+    close = raw["close"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        good_price = np.isfinite(close) & (close > 0)
+    dropped.invalid_price = int((keep & ~good_price).sum())
+    keep &= good_price
+    index = np.flatnonzero(keep)
+    key = pd.Series(day[index] * (len(symbols) + 1) + codes[index])
+    unique = ~key.duplicated(keep="last").to_numpy()
+    dropped.duplicate = int((~unique).sum())
+    index = index[unique]
+    symbol = pd.Categorical.from_codes(codes[index], categories=symbols)
+    frame = raw.iloc[index] if len(index) != len(raw) else raw
+    return NormalizedBars(
+        rows=_scale(frame, day[index], symbol.remove_unused_categories()), dropped=dropped
+    )
 
 
-def _scale(frame: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {"date": frame["date"].dt.strftime("%Y-%m-%d"), "symbol": frame["symbol"]}
-    ).reset_index(drop=True)
+def _clean_symbols(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
+    """Codes into the distinct cleaned symbols (-1 for missing or malformed ones)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    cleaned = pd.Index(uniques).astype(str).str.strip().str.upper()
+    valid = np.asarray(cleaned.str.match(SYMBOL_PATTERN), dtype=bool)
+    # 'aapl' and 'AAPL' clean to one symbol: factorize the cleaned names again.
+    merged, symbols = pd.factorize(cleaned)
+    mapping = np.where(valid, merged, -1).astype(np.int64)
+    mapped = np.where(codes >= 0, mapping[np.clip(codes, 0, None)] if len(mapping) else -1, -1)
+    names = pd.Index(symbols, dtype=object)
+    return mapped.astype(np.int64), names
+
+
+def _scale(frame: pd.DataFrame, day: npt.NDArray[np.int64], symbol: pd.Categorical) -> pd.DataFrame:
+    out = pd.DataFrame({"day": day, "symbol": symbol})
     close, _ = to_scaled(frame["close"].to_numpy(dtype="float64"), PRICE_DIGITS)
     adj, adj_ok = to_scaled(frame["adj_close"].to_numpy(dtype="float64"), PRICE_DIGITS)
     for name in ("open", "high", "low"):

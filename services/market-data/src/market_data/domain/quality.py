@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+
+from market_data.domain.bars import day_iso
 
 STALE_SESSIONS = 5
 CAP_JUMP = 0.25
 QUIET_PRICE = 0.01
 MIN_ELIGIBLE = 100
 MAX_EXAMPLES = 20
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass
@@ -28,87 +32,106 @@ class _Findings:
 
 
 class QualityMonitor:
-    """Finds stale prices, market-cap jumps without a price move, and thin sessions."""
+    """Finds stale prices, market-cap jumps without a price move, and thin sessions.
+
+    Works on numpy arrays sorted by (symbol, day); what it carries between chunks is one
+    entry per symbol (last close, last cap, current run of equal closes), so its memory is
+    bounded by the number of securities, not by the length of the history.
+    """
 
     def __init__(self, min_eligible: int = MIN_ELIGIBLE) -> None:
         self.min_eligible = min_eligible
-        self._last = pd.DataFrame(
-            {
-                "symbol": pd.Series(dtype=object),
-                "close_e8": pd.Series(dtype="int64"),
-                "cap": pd.Series(dtype="float64"),
-                "run": pd.Series(dtype="int64"),
-            }
-        ).set_index("symbol")
-        self._eligible: Counter[str] = Counter()
+        self._last: dict[str, tuple[float, float, int]] = {}
+        self._eligible: Counter[int] = Counter()
         self.stale = _Findings()
         self.cap_jumps = _Findings()
 
     def observe(self, rows: pd.DataFrame) -> None:
+        """``rows``: ``day`` (int), ``symbol``, ``close_e8``, ``market_cap_e2`` (nullable)."""
         if rows.empty:
             return
-        caps = rows["market_cap_e2"].astype("float64")
-        self._eligible.update(rows.loc[caps.notna().to_numpy(), "date"].tolist())
-        frame = pd.DataFrame(
-            {
-                "date": rows["date"].to_numpy(),
-                "symbol": rows["symbol"].to_numpy(),
-                "close_e8": rows["close_e8"].to_numpy(dtype="int64"),
-                "cap": caps.to_numpy(),
-            }
-        ).sort_values(["symbol", "date"], kind="stable")
-        first = ~frame["symbol"].duplicated()
-        carried = self._last.reindex(frame["symbol"])
-        prev_close = frame["close_e8"].shift(1).astype("float64")
-        prev_cap = frame["cap"].shift(1)
-        prev_close[first.to_numpy()] = carried["close_e8"].to_numpy(dtype="float64")[first]
-        prev_cap[first.to_numpy()] = carried["cap"].to_numpy()[first]
-        self._find_cap_jumps(frame, prev_close, prev_cap)
-        self._find_stale(frame, prev_close, first, carried["run"].fillna(0).to_numpy())
+        codes, names = pd.factorize(rows["symbol"])
+        day = rows["day"].to_numpy(dtype=np.int64)
+        close = rows["close_e8"].to_numpy(dtype="float64")
+        cap = rows["market_cap_e2"].to_numpy(dtype="float64", na_value=np.nan)
+        days, counts = np.unique(day[~np.isnan(cap)], return_counts=True)
+        self._eligible.update(dict(zip(days.tolist(), counts.tolist(), strict=True)))
+        order = np.lexsort((day, codes))
+        codes, day, close, cap = codes[order], day[order], close[order], cap[order]
+        first = np.ones(len(codes), dtype=bool)
+        first[1:] = codes[1:] != codes[:-1]
+        starts = np.flatnonzero(first)
+        carried = [self._last.get(names[c], (np.nan, np.nan, 0)) for c in codes[starts]]
+        prev_close = np.empty_like(close)
+        prev_close[1:] = close[:-1]
+        prev_cap = np.empty_like(cap)
+        prev_cap[1:] = cap[:-1]
+        carried_run = np.zeros(len(codes), dtype=np.int64)
+        if carried:
+            prev_close[starts] = [c[0] for c in carried]
+            prev_cap[starts] = [c[1] for c in carried]
+            carried_run[starts] = [c[2] for c in carried]
+        labels = np.asarray(names, dtype=object)[codes]
+        self._find_cap_jumps(labels, day, close, cap, prev_close, prev_cap)
+        run = self._find_stale(labels, day, close, prev_close, first, carried_run)
+        ends = np.ones(len(codes), dtype=bool)
+        ends[:-1] = first[1:]
+        for index in np.flatnonzero(ends).tolist():
+            self._last[labels[index]] = (close[index], cap[index], int(run[index]))
 
     def _find_cap_jumps(
-        self, frame: pd.DataFrame, prev_close: pd.Series, prev_cap: pd.Series
+        self,
+        labels: npt.NDArray[np.object_],
+        day: npt.NDArray[np.int64],
+        close: Floats,
+        cap: Floats,
+        prev_close: Floats,
+        prev_cap: Floats,
     ) -> None:
-        price_move = (frame["close_e8"] / prev_close - 1).abs()
-        cap_move = (frame["cap"] / prev_cap - 1).abs()
-        jumps = frame[(cap_move > CAP_JUMP) & (price_move < QUIET_PRICE)]
-        self.cap_jumps.add(
-            [
+        with np.errstate(invalid="ignore", divide="ignore"):
+            price_move = np.abs(close / prev_close - 1)
+            cap_move = np.abs(cap / prev_cap - 1)
+            jumps = np.flatnonzero((cap_move > CAP_JUMP) & (price_move < QUIET_PRICE))
+        self.cap_jumps.count += len(jumps)
+        for index in jumps[: max(MAX_EXAMPLES - len(self.cap_jumps.examples), 0)].tolist():
+            self.cap_jumps.examples.append(
                 {
-                    "symbol": row.symbol,
-                    "date": row.date,
-                    "cap_change": round(float(cap_move[idx]), 4),
-                    "price_change": round(float(price_move[idx]), 4),
+                    "symbol": labels[index],
+                    "date": day_iso(day[index]),
+                    "cap_change": round(float(cap_move[index]), 4),
+                    "price_change": round(float(price_move[index]), 4),
                 }
-                for idx, row in zip(jumps.index, jumps.itertuples(), strict=True)
-            ]
-        )
+            )
 
     def _find_stale(
-        self, frame: pd.DataFrame, prev_close: pd.Series, first: pd.Series, carried_run: Any
-    ) -> None:
-        same = (frame["close_e8"] == prev_close).to_numpy()
-        group = np.cumsum(~same | first.to_numpy())
-        position = pd.Series(1, index=frame.index).groupby(group).cumsum().to_numpy()
+        self,
+        labels: npt.NDArray[np.object_],
+        day: npt.NDArray[np.int64],
+        close: Floats,
+        prev_close: Floats,
+        first: npt.NDArray[np.bool_],
+        carried_run: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.int64]:
+        """The length of each row's run of equal closes; records runs reaching the limit."""
+        same = close == prev_close
+        breaks = ~same | first
+        positions = np.arange(len(close))
+        group_start = np.maximum.accumulate(np.where(breaks, positions, 0))
         # A run that continues from the previous chunk starts from its carried length.
-        offset = np.zeros(len(frame), dtype=np.int64)
-        starts = first.to_numpy() & same
-        offset[starts] = np.asarray(carried_run, dtype=np.int64)[starts]
-        offset = pd.Series(offset).groupby(group).transform("max").to_numpy()
-        run = position + offset
-        reached = frame[run == STALE_SESSIONS]
-        self.stale.add(
-            [
-                {"symbol": r.symbol, "date": r.date, "sessions": STALE_SESSIONS}
-                for r in reached.itertuples()
-            ]
-        )
-        last = frame.assign(run=run).groupby("symbol").tail(1).set_index("symbol")
-        self._last = pd.concat([self._last, last[["close_e8", "cap", "run"]]])
-        self._last = self._last[~self._last.index.duplicated(keep="last")]
+        offset = np.where(first & same, carried_run, 0)[group_start]
+        run: npt.NDArray[np.int64] = positions - group_start + 1 + offset
+        reached = np.flatnonzero(run == STALE_SESSIONS)
+        self.stale.count += len(reached)
+        for index in reached[: max(MAX_EXAMPLES - len(self.stale.examples), 0)].tolist():
+            self.stale.examples.append(
+                {"symbol": labels[index], "date": day_iso(day[index]), "sessions": STALE_SESSIONS}
+            )
+        return run
 
     def report(self) -> dict[str, Any]:
-        thin = sorted(day for day, n in self._eligible.items() if n < self.min_eligible)
+        thin = [
+            day_iso(day) for day in sorted(self._eligible) if self._eligible[day] < self.min_eligible
+        ]
         return {
             "stale_prices": {"count": self.stale.count, "examples": self.stale.examples},
             "cap_jumps_without_price_move": {

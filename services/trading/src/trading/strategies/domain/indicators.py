@@ -123,7 +123,8 @@ class MACD:
     def update(self, close: float) -> MacdValue | None:
         fast = self._fast.update(close)
         slow = self._slow.update(close)
-        assert fast is not None and slow is not None
+        assert fast is not None
+        assert slow is not None
         line = fast - slow
         signal = self._signal.update(line)
         assert signal is not None
