@@ -1,0 +1,1 @@
+"""Adapters: the SQLite schema and repository, the trading client, webhooks, secrets."""

@@ -1,0 +1,145 @@
+"""Webhook delivery: each pending delivery is POSTed signed, retried with backoff, recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from shared.db import readonly
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from portfolio.adapters.secrets import SecretBox
+from portfolio.adapters.tables import webhook_deliveries, webhooks
+
+logger = logging.getLogger("portfolio.webhooks")
+
+SIGNATURE_HEADER = "X-Signature"
+TIMESTAMP_HEADER = "X-Signature-Timestamp"
+DELIVERY_HEADER = "X-Delivery-Id"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>." + body)."""
+    message = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    first_delay_s: float = 1.0
+    max_delay_s: float = 600.0
+    timeout_s: float = 5.0
+
+    def delay(self, attempts: int) -> float:
+        return float(min(self.first_delay_s * 2 ** (attempts - 1), self.max_delay_s))
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    delivery_id: str
+    url: str
+    secret_encrypted: bytes
+    body: bytes
+    attempts: int
+
+
+class WebhookSender:
+    def __init__(
+        self, engine: Engine, box: SecretBox, client: httpx.AsyncClient, policy: RetryPolicy
+    ) -> None:
+        self.engine = engine
+        self.box = box
+        self.client = client
+        self.policy = policy
+
+    def due(self, now: float, limit: int = 50) -> list[DueDelivery]:
+        query = (
+            select(
+                webhook_deliveries.c.id,
+                webhooks.c.url,
+                webhooks.c.secret_encrypted,
+                webhook_deliveries.c.body,
+                webhook_deliveries.c.attempts,
+            )
+            .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+            .where(
+                webhook_deliveries.c.status == "pending",
+                webhook_deliveries.c.next_attempt_at <= now,
+            )
+            .order_by(webhook_deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        with Session(readonly(self.engine)) as session:
+            return [DueDelivery(*row) for row in session.execute(query).all()]
+
+    async def deliver_due(self) -> int:
+        due = await asyncio.to_thread(self.due, time.time())
+        if due:
+            await asyncio.gather(*(self._deliver(d) for d in due))
+        return len(due)
+
+    async def _deliver(self, delivery: DueDelivery) -> None:
+        timestamp = str(int(time.time()))
+        secret = self.box.open(delivery.secret_encrypted)
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(secret, timestamp, delivery.body),
+            TIMESTAMP_HEADER: timestamp,
+            DELIVERY_HEADER: delivery.delivery_id,
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self.client.post(
+                delivery.url, content=delivery.body, headers=headers, timeout=self.policy.timeout_s
+            )
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        await asyncio.to_thread(self._record, delivery, status, error)
+
+    def _record(self, delivery: DueDelivery, status: int | None, error: str | None) -> None:
+        attempts = delivery.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_status_code": status,
+            "last_error": error,
+        }
+        if error is None:
+            values.update(status="delivered", delivered_at=int(time.time()))
+        elif attempts >= self.policy.max_attempts:
+            values.update(status="failed")
+            logger.warning("webhook delivery %s failed for good: %s", delivery.delivery_id, error)
+        else:
+            values.update(next_attempt_at=time.time() + self.policy.delay(attempts))
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == delivery.delivery_id)
+                .values(**values)
+            )
+
+    async def run(self, stop: asyncio.Event, poll_s: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                await self.deliver_due()
+            except Exception:
+                logger.exception("webhook sender failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=poll_s)

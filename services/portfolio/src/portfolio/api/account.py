@@ -1,0 +1,188 @@
+"""GET /v2/account and the positions resource (Alpaca shapes)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from shared.errors import ApiError, ORJSONResponse
+from shared.identity import Caller, CurrentCaller, TradingCaller
+
+from portfolio.adapters import read_store
+from portfolio.adapters.trading import BrokerAccount, TradingUnavailable
+from portfolio.api.deps import ContainerDep
+from portfolio.api.present import as_uuid, iso, money, parse_amount, price, qty, ratio
+from portfolio.bootstrap import Container
+from portfolio.domain.ledger import ZERO
+from portfolio.domain.valuation import PositionValue, value_account
+
+logger = logging.getLogger("portfolio.api")
+router = APIRouter(prefix="/v2", tags=["account"])
+
+FALLBACK_HEADER = "X-Buying-Power-Source"
+QTY_STEP = Decimal("0.000000001")
+
+
+@router.get("/account")
+async def get_account(caller: CurrentCaller, c: ContainerDep, response: Response) -> dict[str, Any]:
+    """The caller's account: cash, equity, market values, buying power (Alpaca TradeAccount)."""
+    view = await asyncio.to_thread(read_store.account_view, c.engine, caller.user_id, c.clock.now())
+    if view is None:
+        raise ApiError(404, "account not found")
+    totals = value_account(view.cash, view.positions)
+    broker = await _broker(c, caller.user_id)
+    response.headers[FALLBACK_HEADER] = "trading" if broker else "portfolio-cash"
+    buying_power = broker.buying_power if broker else view.cash
+    return {
+        "id": as_uuid(view.account_id, "account"),
+        "account_number": view.account_id,
+        "status": "ACTIVE",
+        "currency": "USD",
+        "cash": money(view.cash),
+        "reserved_cash": money(broker.reserved_cash) if broker else "0",
+        "buying_power": money(buying_power),
+        "regt_buying_power": money(buying_power),
+        "non_marginable_buying_power": money(buying_power),
+        "effective_buying_power": money(buying_power),
+        "portfolio_value": money(totals.equity),
+        "equity": money(totals.equity),
+        "last_equity": money(view.last_equity),
+        "long_market_value": money(totals.long_market_value),
+        "short_market_value": money(totals.short_market_value),
+        "position_market_value": money(totals.long_market_value + totals.short_market_value),
+        "initial_margin": "0",
+        "maintenance_margin": "0",
+        "last_maintenance_margin": "0",
+        "sma": "0",
+        "multiplier": "1",
+        "accrued_fees": money(view.accrued_fees),
+        "pending_transfer_in": "0",
+        "pending_transfer_out": "0",
+        "shorting_enabled": False,
+        "trading_blocked": bool(broker and broker.halted),
+        "transfers_blocked": False,
+        "account_blocked": False,
+        "trade_suspended_by_user": False,
+        "created_at": iso(view.created_at),
+    }
+
+
+async def _broker(c: Container, account_id: str) -> BrokerAccount | None:
+    try:
+        return await c.trading.account(account_id)
+    except TradingUnavailable as exc:
+        logger.warning("trading unavailable, using own cash for buying power: %s", exc)
+        return None
+
+
+def present_position(p: PositionValue) -> dict[str, Any]:
+    h = p.holding
+    return {
+        "asset_id": as_uuid(h.symbol, "asset"),
+        "symbol": h.symbol,
+        "exchange": "NASDAQ",
+        "asset_class": "us_equity",
+        "asset_marginable": False,
+        "qty": qty(h.qty),
+        "qty_available": qty(h.qty),
+        "side": p.side,
+        "avg_entry_price": price(abs(h.avg_entry_price)),
+        "cost_basis": money(h.cost_basis),
+        "market_value": money(p.market_value),
+        "current_price": price(p.current_price),
+        "lastday_price": price(p.lastday_price),
+        "change_today": ratio(p.change_today),
+        "unrealized_pl": money(p.unrealized_pl),
+        "unrealized_plpc": ratio(p.unrealized_plpc),
+        "unrealized_intraday_pl": money(p.unrealized_intraday_pl),
+        "unrealized_intraday_plpc": ratio(p.unrealized_intraday_plpc),
+    }
+
+
+@router.get("/positions")
+async def list_positions(caller: CurrentCaller, c: ContainerDep) -> list[dict[str, Any]]:
+    """Open positions of the caller, marked to the last trade."""
+    view = await asyncio.to_thread(read_store.account_view, c.engine, caller.user_id, c.clock.now())
+    return [present_position(p) for p in view.positions] if view else []
+
+
+@router.get("/positions/{symbol}")
+async def get_position(symbol: str, caller: CurrentCaller, c: ContainerDep) -> dict[str, Any]:
+    """One open position by symbol."""
+    found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
+    if found is None:
+        raise ApiError(404, "position does not exist")
+    return present_position(found)
+
+
+@router.delete("/positions/{symbol}")
+async def close_position(
+    symbol: str, request: Request, caller: TradingCaller, c: ContainerDep
+) -> ORJSONResponse:
+    """Close all or part (qty or percentage) of a position with a market order via trading."""
+    found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
+    if found is None:
+        raise ApiError(404, "position does not exist")
+    amount = _close_qty(
+        found, request.query_params.get("qty"), request.query_params.get("percentage")
+    )
+    result = await _place_close(c, caller, found, amount)
+    return ORJSONResponse(result[1], status_code=200 if result[0] < 300 else result[0])
+
+
+def _close_qty(p: PositionValue, raw_qty: str | None, raw_pct: str | None) -> Decimal:
+    held = abs(p.holding.qty)
+    asked = parse_amount(raw_qty, "qty")
+    pct = parse_amount(raw_pct, "percentage")
+    if asked is not None and pct is not None:
+        raise ApiError(422, "give qty or percentage, not both")
+    if pct is not None:
+        if not ZERO < pct <= 100:
+            raise ApiError(422, "percentage must be in (0, 100]")
+        asked = (held * pct / 100).quantize(QTY_STEP, rounding=ROUND_DOWN)
+    if asked is None:
+        return held
+    if asked <= 0:
+        raise ApiError(422, "qty must be positive")
+    if asked > held:
+        raise ApiError(
+            403, f"insufficient qty available for order (requested: {asked}, available: {held})"
+        )
+    return asked
+
+
+async def _place_close(
+    c: Container, caller: Caller, p: PositionValue, amount: Decimal
+) -> tuple[int, dict[str, Any]]:
+    order = {
+        "symbol": p.holding.symbol,
+        "qty": qty(amount),
+        "side": "sell" if p.holding.qty > 0 else "buy",
+        "type": "market",
+        "time_in_force": "day",
+    }
+    try:
+        result = await c.trading.place_order(caller, order)
+    except TradingUnavailable as exc:
+        raise ApiError(503, f"trading service unavailable: {exc}") from exc
+    return result.status_code, result.body
+
+
+@router.delete("/positions")
+async def close_all_positions(caller: TradingCaller, c: ContainerDep) -> ORJSONResponse:
+    """Close every open position; a 207 list of {symbol, status, body} (Alpaca's shape)."""
+    view = await asyncio.to_thread(read_store.account_view, c.engine, caller.user_id, c.clock.now())
+    results = []
+    for p in view.positions if view else []:
+        try:
+            status, body = await _place_close(c, caller, p, abs(p.holding.qty))
+        except ApiError as exc:
+            status, body = exc.status, {"code": exc.code, "message": exc.message}
+        entry: dict[str, Any] = {"symbol": p.holding.symbol, "status": status, "body": body}
+        if status < 300 and "id" in body:
+            entry["order_id"] = body["id"]
+        results.append(entry)
+    return ORJSONResponse(results, status_code=207)
