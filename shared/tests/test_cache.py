@@ -69,3 +69,13 @@ async def test_with_redis_down_values_are_computed_and_marked_bypass() -> None:
 
     assert (result.status, result.body) == ("bypass", b"fresh")
     await unreachable.aclose()
+
+
+def test_etags_match_weakly_as_nginx_gzip_rewrites_them() -> None:
+    from shared.cache import etag_matches
+
+    assert etag_matches('W/"abc"', '"abc"')
+    assert etag_matches('"x", W/"abc"', '"abc"')
+    assert etag_matches("*", '"abc"')
+    assert not etag_matches('"abd"', '"abc"')
+    assert not etag_matches(None, '"abc"')

@@ -127,11 +127,19 @@ def _unpack(stored: bytes | str, status: str) -> CachedBytes:
     return CachedBytes(data[_ETAG_LEN + 2 :], data[: _ETAG_LEN + 2].decode(), status)
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110): nginx's gzip turns our strong ETag into ``W/"…"``."""
+    if not if_none_match:
+        return False
+    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in candidates or etag.removeprefix("W/") in candidates
+
+
 def cached_response(
     request: Request, cached: CachedBytes, media_type: str = "application/json"
 ) -> Response:
     """The cached bytes as a response, or 304 when the client already has this ETag."""
     headers = {"ETag": cached.etag, "X-Cache": cached.status}
-    if request.headers.get("if-none-match") == cached.etag:
+    if etag_matches(request.headers.get("if-none-match"), cached.etag):
         return Response(status_code=304, headers=headers)
     return Response(content=cached.body, media_type=media_type, headers=headers)
