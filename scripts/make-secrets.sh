@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create the Docker secrets that docker-compose.yml expects (never committed: see .gitignore).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p secrets
+umask 077
+[ -s secrets/gateway_key_pepper ] || head -c 32 /dev/urandom | base64 > secrets/gateway_key_pepper
+[ -s secrets/portfolio_fernet_keys ] || python3 -c \
+  "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())" \
+  > secrets/portfolio_fernet_keys
+[ -e secrets/finnhub_api_key ] || printf '%s' "${FINNHUB_API_KEY:-}" > secrets/finnhub_api_key
+echo "secrets ready in ./secrets (gateway_key_pepper, portfolio_fernet_keys, finnhub_api_key)"
