@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import httpx
 from redis.asyncio import Redis
-from shared.bus import ConsumerConfig, OutboxRelay, StreamConsumer, per_event
+from shared.bus import ConsumerConfig, OutboxRelay, StreamConsumer
 from shared.cache import ResponseCache
 from shared.clock import Clock, SystemClock
 from shared.events import Envelope, Streams
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 
-from index_service.adapters.market_data import MarketDataClient
+from index_service.adapters.market_data import MarketDataClient, MarketDataUnavailable
 from index_service.adapters.store import CONSUMER_GROUP, DuckStore
 from index_service.domain.model import IndexParams
 from index_service.handlers import IndexDeps, catch_up, handle_bars_ingested
@@ -39,13 +40,22 @@ class Container:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def consumer(self) -> StreamConsumer:
-        async def handle(envelope: Envelope) -> None:
-            await handle_bars_ingested(envelope, self.deps)
+        async def handle(events: Sequence[Envelope]) -> list[Exception | None]:
+            outcomes: list[Exception | None] = []
+            for envelope in events:
+                try:
+                    await handle_bars_ingested(envelope, self.deps)
+                    outcomes.append(None)
+                except MarketDataUnavailable:
+                    raise  # transient: the batch is retried with backoff, never dead-lettered
+                except Exception as exc:
+                    outcomes.append(exc)
+            return outcomes
 
         config = ConsumerConfig(
             stream=Streams.BARS, group=CONSUMER_GROUP, consumer=self.settings.consumer_name
         )
-        return StreamConsumer(self.redis, config, per_event(handle))
+        return StreamConsumer(self.redis, config, handle)
 
     def start_background(self) -> None:
         """The bars consumer, the outbox relay and a first-start catch-up, as tasks."""

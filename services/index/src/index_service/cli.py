@@ -11,6 +11,7 @@ import json
 import sys
 from datetime import UTC, date, datetime
 
+import duckdb
 import uvicorn
 from shared.logs import configure_logging
 from shared.settings import load_settings
@@ -35,8 +36,18 @@ def serve() -> None:
     )
 
 
+def open_store(settings: IndexSettings) -> DuckStore:
+    try:
+        return DuckStore(settings.database_file())
+    except duckdb.IOException as exc:
+        sys.exit(
+            f"index-service: cannot open {settings.database_file()} ({exc}); the API"
+            " process owns it while it runs: stop `index-service serve` first"
+        )
+
+
 def load_csv(path: str) -> None:
-    store = DuckStore(load_settings(IndexSettings).database_file())
+    store = open_store(load_settings(IndexSettings))
     try:
         result = store.ingest(read_bars_csv(path))
         print(
@@ -50,7 +61,7 @@ def load_csv(path: str) -> None:
 
 def build(start: date, end: date | None) -> None:
     settings = load_settings(IndexSettings)
-    store = DuckStore(settings.database_file())
+    store = open_store(settings)
     try:
         first, last = store.read(lambda cur: queries.resolve_range(cur, start, end))
         params = IndexParams(settings.index_size, settings.base_level)
@@ -92,3 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         build(args.start, args.end)
     else:  # pragma: no cover - argparse refuses unknown commands
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -45,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/index-", IX, PUBLIC),
     Route("/composition-changes", IX, PUBLIC),
     Route("/methodology", IX, PUBLIC),
+    Route("/data-quality", IX, PUBLIC),
     Route("/export-data", EX, OPTIONAL),
     Route("/exports", EX, OPTIONAL),
     Route("/v2/orders", TR, PRIVATE),

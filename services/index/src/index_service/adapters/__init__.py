@@ -1,0 +1,1 @@
+"""Adapters: the DuckDB copy and engine SQL, market-data's bulk endpoint, the calendar."""

@@ -1,0 +1,42 @@
+"""market-data's internal bulk endpoint: the bars of a date range as Parquet."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class MarketDataUnavailable(RuntimeError):
+    """market-data could not hand over the rows (down, or an error answer)."""
+
+
+class MarketDataClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 120.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    async def fetch_bars(self, start: date, end: date) -> pa.Table:
+        try:
+            response = await self._client.get(
+                "/internal/bars.parquet",
+                params={"start_date": start.isoformat(), "end_date": end.isoformat()},
+            )
+        except httpx.HTTPError as exc:
+            raise MarketDataUnavailable(f"market-data unreachable: {exc}") from exc
+        if response.status_code != 200:
+            raise MarketDataUnavailable(
+                f"market-data answered {response.status_code} for bars {start}..{end}"
+            )
+        return pq.read_table(io.BytesIO(response.content))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

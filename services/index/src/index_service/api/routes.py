@@ -1,0 +1,195 @@
+"""The index API: the seed contract's exact paths and parameter names, plus extras."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import date
+from importlib.resources import files
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from shared.errors import ORJSONResponse
+
+from index_service import views
+from index_service.api.deps import ContainerDep, key_of, namespace_of, serve_cached
+from index_service.bootstrap import Container
+from index_service.domain.commands import BuildIndex
+from index_service.domain.model import DateRange, IndexParams
+from index_service.handlers import build_index
+
+logger = logging.getLogger("index.api")
+router = APIRouter()
+Day = Annotated[date, Query(description="ISO date, YYYY-MM-DD")]
+OptionalDay = Annotated[date | None, Query(description="ISO date; default: the data's own end")]
+PARQUET = "application/vnd.apache.parquet"
+
+
+class BuildIndexRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start_date: date
+    end_date: date | None = None
+    index_size: int | None = Field(default=None, ge=1, le=5000)
+    base_level: float | None = Field(default=None, gt=0, le=1e9)
+
+
+def _checked(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None:
+        DateRange(start, end)
+
+
+@router.post("/build-index")
+async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> ORJSONResponse:
+    """Build the index over the sessions of [start_date, end_date] (or reuse the stored one)."""
+    started = time.perf_counter()
+    defaults = container.deps.params
+    params = IndexParams(
+        body.index_size or defaults.index_size, body.base_level or defaults.base_level
+    )
+    build, reused = await build_index(
+        BuildIndex(body.start_date, body.end_date, params), container.deps
+    )
+    if params == defaults:
+        warm_reads(container, body.start_date, body.end_date)
+    return ORJSONResponse(
+        {
+            "build_id": build.build_id,
+            "start_date": build.start_date.isoformat(),
+            "end_date": build.end_date.isoformat(),
+            "sessions": build.sessions,
+            "first_level": build.first_level,
+            "last_level": build.last_level,
+            "total_return": build.total_return,
+            "change_days": build.change_days,
+            "data_version": build.data_version,
+            "index_size": build.params.index_size,
+            "base_level": build.params.base_level,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+            "reused": reused,
+        }
+    )
+
+
+def warm_reads(container: Container, start: date, end: date | None) -> None:
+    """Render the range's performance and changes into the cache in the background, under
+    the keys a GET with the same start_date and end_date will look up."""
+    query = [("start_date", start.isoformat())]
+    if end is not None:
+        query.append(("end_date", end.isoformat()))
+    deps, namespace = container.deps, namespace_of(container)
+    renders = {
+        "/index-performance": lambda: views.performance(deps, start, end),
+        "/composition-changes": lambda: views.changes(deps, start, end),
+    }
+
+    async def warm() -> None:
+        for path, render in renders.items():
+            try:
+                await container.cache.get_or_compute(namespace, key_of(path, query), render)
+            except Exception as exc:  # warming is an optimisation: a failure costs a miss
+                logger.warning("cannot warm %s: %s", path, exc)
+
+    task = asyncio.create_task(warm(), name="warm-cache")
+    container.tasks.append(task)
+    task.add_done_callback(container.tasks.remove)
+
+
+@router.get("/index-performance")
+async def get_index_performance(
+    request: Request,
+    container: ContainerDep,
+    start_date: OptionalDay = None,
+    end_date: OptionalDay = None,
+) -> Response:
+    """Level, daily return and cumulative return (from start_date) at each session."""
+    _checked(start_date, end_date)
+    return await serve_cached(
+        request, container, lambda: views.performance(container.deps, start_date, end_date)
+    )
+
+
+@router.get("/index-composition")
+async def get_index_composition(request: Request, container: ContainerDep, date: Day) -> Response:
+    """S_t: the basket chosen at the close of `date`, which earns the next session's return."""
+    return await serve_cached(request, container, lambda: views.composition(container.deps, date))
+
+
+@router.get("/composition-changes")
+async def get_composition_changes(
+    request: Request,
+    container: ContainerDep,
+    start_date: OptionalDay = None,
+    end_date: OptionalDay = None,
+) -> Response:
+    """The tickers that entered and exited S_t (versus the previous session) on each day."""
+    _checked(start_date, end_date)
+    return await serve_cached(
+        request, container, lambda: views.changes(container.deps, start_date, end_date)
+    )
+
+
+@router.get("/internal/compositions.parquet", include_in_schema=False)
+async def get_compositions_parquet(
+    request: Request,
+    container: ContainerDep,
+    start_date: OptionalDay = None,
+    end_date: OptionalDay = None,
+) -> Response:
+    _checked(start_date, end_date)
+    return await serve_cached(
+        request,
+        container,
+        lambda: views.compositions_parquet(container.deps, start_date, end_date),
+        media_type=PARQUET,
+    )
+
+
+@router.get("/index-turnover")
+async def get_index_turnover(
+    request: Request,
+    container: ContainerDep,
+    start_date: OptionalDay = None,
+    end_date: OptionalDay = None,
+) -> Response:
+    """One-way turnover at each close (0.5 x sum |target - drifted weight|) and entries."""
+    _checked(start_date, end_date)
+    return await serve_cached(
+        request, container, lambda: views.turnover(container.deps, start_date, end_date)
+    )
+
+
+@router.get("/index-near-misses")
+async def get_index_near_misses(
+    request: Request,
+    container: ContainerDep,
+    date: Day,
+    width: Annotated[int | None, Query(ge=1, le=100)] = None,
+) -> Response:
+    """The securities ranked N-width..N+width on a date (default 95..105)."""
+    chosen = width or container.settings.near_miss_width
+    return await serve_cached(
+        request, container, lambda: views.near_misses(container.deps, date, chosen)
+    )
+
+
+@router.get("/data-quality")
+async def get_data_quality(
+    request: Request,
+    container: ContainerDep,
+    start_date: OptionalDay = None,
+    end_date: OptionalDay = None,
+) -> Response:
+    """Carried prices, days with fewer than N eligible securities, sessions without data."""
+    _checked(start_date, end_date)
+    return await serve_cached(
+        request, container, lambda: views.data_quality(container.deps, start_date, end_date)
+    )
+
+
+@router.get("/methodology", response_class=Response)
+async def get_methodology() -> Response:
+    """The index methodology (Markdown)."""
+    text = files("index_service").joinpath("METHODOLOGY.md").read_bytes()
+    return Response(text, media_type="text/markdown; charset=utf-8")

@@ -1,0 +1,1 @@
+"""The index's pure domain: parameters, results and the errors a reader can act on."""

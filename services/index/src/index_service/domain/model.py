@@ -1,0 +1,74 @@
+"""Value objects of the index engine; no framework, driver or SQL here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """Methodology parameters (DESIGN.md): index size N and the level at the first session."""
+
+    index_size: int = 100
+    base_level: float = 1000.0
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start > self.end:
+            raise InvalidRequest(f"start_date {self.start} is after end_date {self.end}")
+
+
+@dataclass(frozen=True)
+class Build:
+    """A persisted build: the sessions it covers and the figures the API reports."""
+
+    build_id: str
+    start_date: date
+    end_date: date
+    sessions: int
+    first_level: float
+    last_level: float
+    total_return: float
+    change_days: int
+    data_version: int
+    params: IndexParams
+    elapsed_ms: float
+
+    def covers(self, first: date, last: date) -> bool:
+        return self.start_date <= first and last <= self.end_date
+
+
+@dataclass(frozen=True)
+class SessionBounds:
+    """The data sessions around a date that has none, for a 404 a reader can act on."""
+
+    before: date | None
+    after: date | None
+
+
+class InvalidRequest(ValueError):
+    """Input that can never be answered (reversed range, bad parameter): a 422."""
+
+
+class NoData(LookupError):
+    """No data session where one was asked for: a 404 naming the nearest sessions."""
+
+    def __init__(self, asked: str, bounds: SessionBounds) -> None:
+        self.bounds = bounds
+        nearest = [
+            f"{label} {day.isoformat()}"
+            for label, day in (("previous session", bounds.before), ("next session", bounds.after))
+            if day is not None
+        ]
+        hint = "; nearest: " + ", ".join(nearest) if nearest else "; no data is loaded yet"
+        super().__init__(f"no index data for {asked}{hint}")
+
+
+def total_return(first_level: float, last_level: float) -> float:
+    return last_level / first_level - 1.0

@@ -1,0 +1,135 @@
+"""Read models: each view resolves the sessions, finds (or builds) the build that answers,
+and renders the response body once, as bytes, for the cache to keep."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import duckdb
+import orjson
+import pyarrow.parquet as pq
+
+from index_service.adapters import queries
+from index_service.domain.model import Build
+from index_service.handlers import IndexDeps, build_covering
+
+T = TypeVar("T")
+
+
+async def _read(deps: IndexDeps, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    return await asyncio.to_thread(deps.store.read, work)
+
+
+def _dump(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document)
+
+
+async def _range_build(
+    deps: IndexDeps, start: date | None, end: date | None
+) -> tuple[date, date, Build]:
+    first, last = await _read(deps, lambda cur: queries.resolve_range(cur, start, end))
+    return first, last, await build_covering(first, last, deps)
+
+
+def _head(build: Build, first: date, last: date) -> dict[str, Any]:
+    return {
+        "build_id": build.build_id,
+        "data_version": build.data_version,
+        "start_date": first.isoformat(),
+        "end_date": last.isoformat(),
+    }
+
+
+async def performance(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
+    first, last, build = await _range_build(deps, start, end)
+    rows = await _read(deps, lambda cur: queries.performance(cur, build.build_id, first, last))
+    return _dump({**_head(build, first, last), "rows": rows})
+
+
+async def composition(deps: IndexDeps, day: date) -> bytes:
+    session = await _read(deps, lambda cur: queries.resolve_date(cur, day))
+    build = await build_covering_day(deps, session)
+
+    def work(cur: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], date | None]:
+        return (
+            queries.composition(cur, build.build_id, session),
+            queries.next_session(cur, session),
+        )
+
+    constituents, effective = await _read(deps, work)
+    return _dump(
+        {
+            "build_id": build.build_id,
+            "data_version": build.data_version,
+            "selection_date": session.isoformat(),
+            "effective_date": effective.isoformat() if effective else None,
+            "as_of": day.isoformat() if day != session else None,
+            "constituents": constituents,
+        }
+    )
+
+
+async def build_covering_day(deps: IndexDeps, session: date) -> Build:
+    """A date alone is answered from a build covering it, else from a build of all the data
+    (so that its notional values sit on the same base as every later date's)."""
+    existing = await asyncio.to_thread(deps.store.find_build, session, session, deps.params)
+    if existing is not None:
+        return existing
+    first, last = await _read(deps, lambda cur: queries.resolve_range(cur, None, None))
+    return await build_covering(first, last, deps)
+
+
+async def changes(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
+    first, last, build = await _range_build(deps, start, end)
+    rows = await _read(deps, lambda cur: queries.changes(cur, build.build_id, first, last))
+    return _dump({**_head(build, first, last), "changes": rows})
+
+
+async def compositions_parquet(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
+    first, last, build = await _range_build(deps, start, end)
+    table = await _read(
+        deps, lambda cur: queries.compositions_table(cur, build.build_id, first, last)
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+async def turnover(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
+    first, last, build = await _range_build(deps, start, end)
+    rows = await _read(deps, lambda cur: queries.turnover(cur, build.build_id, first, last))
+    return _dump({**_head(build, first, last), "rows": rows})
+
+
+async def near_misses(deps: IndexDeps, day: date, width: int) -> bytes:
+    session = await _read(deps, lambda cur: queries.resolve_date(cur, day))
+    size = deps.params.index_size
+    rows = await _read(deps, lambda cur: queries.near_misses(cur, session, size, width))
+    return _dump(
+        {
+            "data_version": deps.store.versions.data,
+            "selection_date": session.isoformat(),
+            "as_of": day.isoformat() if day != session else None,
+            "index_size": size,
+            "securities": rows,
+        }
+    )
+
+
+async def data_quality(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
+    first, last, build = await _range_build(deps, start, end)
+    size = build.params.index_size
+
+    def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        return {
+            "carried_prices": queries.carried_prices(cur, build.build_id, first, last),
+            "short_days": queries.short_days(cur, first, last, size),
+            "missing_sessions": queries.missing_sessions(cur, first, last),
+            "non_session_rows_dropped": queries.non_session_rows(cur),
+        }
+
+    return _dump({**_head(build, first, last), "index_size": size, **await _read(deps, work)})
