@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from market_data.domain.bars import normalize_bars
+from market_data.domain.bars import day_iso, iso_day, normalize_bars
 from market_data.domain.price_walk import PriceWalk
 from market_data.domain.quality import QualityMonitor
 from market_data.domain.scaled import market_cap_e2, to_scaled
@@ -40,26 +40,28 @@ def test_rows_on_weekends_and_holidays_are_dropped_and_counted() -> None:
     )  # fmt: skip
     result = normalize_bars(raw, sessions)
     assert result.dropped.non_session == 2
-    assert result.rows["date"].tolist() == ["2025-06-18", "2025-06-20"]
+    assert [day_iso(d) for d in result.rows["day"]] == ["2025-06-18", "2025-06-20"]
+    assert result.rows["symbol"].tolist() == ["AAPL", "AAPL"]
     assert result.rows["market_cap_e2"].tolist() == [200_000_000_000_00, 201_500_000_000_00]
     assert result.rows["adj_close_e8"].tolist() == result.rows["close_e8"].tolist()
 
 
 def _rows(dates: list[str], closes: list[int], caps: list[int]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"date": dates, "symbol": "X", "close_e8": closes,
+        {"day": [iso_day(d) for d in dates], "symbol": "X", "close_e8": closes,
          "market_cap_e2": pd.array(caps, dtype="Int64")}
     )  # fmt: skip
 
 
 def test_quality_finds_stale_prices_across_chunks_and_cap_jumps_without_price_moves() -> None:
     monitor = QualityMonitor(min_eligible=2)
-    monitor.observe(_rows(["d1", "d2", "d3"], [100, 100, 100], [10, 10, 10]))
-    monitor.observe(_rows(["d4", "d5", "d6"], [100, 100, 101], [10, 20, 20]))
+    days = [f"2025-06-0{d}" for d in range(2, 8)]
+    monitor.observe(_rows(days[:3], [100, 100, 100], [10, 10, 10]))
+    monitor.observe(_rows(days[3:], [100, 100, 101], [10, 20, 20]))
     report = monitor.report()
     assert report["stale_prices"]["count"] == 1
-    assert report["stale_prices"]["examples"][0]["date"] == "d5"
-    assert report["cap_jumps_without_price_move"]["examples"][0]["date"] == "d5"
+    assert report["stale_prices"]["examples"][0]["date"] == days[4]
+    assert report["cap_jumps_without_price_move"]["examples"][0]["date"] == days[4]
     assert report["thin_sessions"]["count"] == 6
 
 

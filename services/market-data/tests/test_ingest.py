@@ -154,3 +154,96 @@ def test_a_malformed_file_is_refused_before_anything_is_written(
     bad.write_text("date,ticker,close,shares_outstanding,market_cap\n2025-06-02,AAPL,abc,1,2\n")
     assert _cli(["ingest", "--provider", "file", "--path", str(bad)], monkeypatch, var_dir) == 2
     assert "line 2: close is not a number" in capsys.readouterr().err
+
+
+def test_a_version_1_store_keyed_by_text_dates_and_symbols_is_migrated_in_place(
+    settings: MarketDataSettings,
+) -> None:
+    import sqlite3
+
+    from market_data.bootstrap import open_store
+
+    path = settings.database_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE securities (symbol TEXT PRIMARY KEY, name TEXT, exchange TEXT,
+                sector TEXT, currency TEXT NOT NULL DEFAULT 'USD',
+                security_type TEXT NOT NULL DEFAULT 'common_stock', source TEXT NOT NULL,
+                updated_run_id INTEGER);
+            CREATE TABLE daily_bars (date TEXT NOT NULL, symbol TEXT NOT NULL, open_e8 INTEGER,
+                high_e8 INTEGER, low_e8 INTEGER, close_e8 INTEGER NOT NULL,
+                adj_close_e8 INTEGER NOT NULL, volume INTEGER, shares_e4 INTEGER,
+                market_cap_e2 INTEGER, source TEXT NOT NULL, run_id INTEGER NOT NULL,
+                PRIMARY KEY (date, symbol)) WITHOUT ROWID;
+            CREATE INDEX ix_daily_bars_symbol ON daily_bars (symbol, date);
+            INSERT INTO securities (symbol, name, sector, source) VALUES
+                ('MSFT', 'Microsoft', 'Technology', 'file'), ('AAPL', 'Apple', NULL, 'file');
+            INSERT INTO daily_bars VALUES
+                ('2025-06-02', 'MSFT', NULL, NULL, NULL, 46000000000, 46000000000, 10,
+                 74300000000000, 341780000000000, 'file', 1),
+                ('2025-06-02', 'AAPL', NULL, NULL, NULL, 20100000000, 20100000000, NULL,
+                 NULL, NULL, 'file', 1),
+                ('2025-06-03', 'AAPL', NULL, NULL, NULL, 20300000000, 20300000000, NULL,
+                 NULL, NULL, 'file', 2);
+            """
+        )
+        before = old.execute("SELECT * FROM daily_bars ORDER BY date, symbol").fetchall()
+    store = open_store(settings)
+    assert table(store, "SELECT * FROM daily_bars ORDER BY date, symbol") == before
+    assert table(store, "SELECT min(day), max(day) FROM bars") == [(20241, 20242)]
+    assert table(store, "SELECT symbol, name FROM securities ORDER BY symbol") == [
+        ("AAPL", "Apple"), ("MSFT", "Microsoft")
+    ]  # fmt: skip
+    assert table(store, "PRAGMA user_version") == [(2,)]
+    open_store(settings)  # idempotent: nothing left to migrate
+    assert table(store, "SELECT count(*) FROM bars") == [(3,)]
+
+
+def test_a_load_overlapping_stored_sessions_inserts_new_ones_and_rewrites_only_changes(
+    store: Store, settings: MarketDataSettings
+) -> None:
+    from datetime import date
+
+    from market_data.bootstrap import open_store
+
+    settings = settings.model_copy(update={"ingest_chunk_sessions": 4})
+    common = {"provider": "synthetic", "securities": 80, "seed": 4}
+    ingest(store, settings, start=date(2025, 3, 3), end=date(2025, 3, 14), **common)
+    second = ingest(store, settings, start=date(2025, 3, 10), end=date(2025, 3, 21), **common)
+    new_rows = table(store, "SELECT count(*) FROM daily_bars WHERE date > '2025-03-14'")[0][0]
+    assert second.rows_changed == new_rows > 0
+    assert table(store, "SELECT count(*) FROM daily_bars WHERE run_id = 2") == [(new_rows,)]
+    fresh = MarketDataSettings(var_dir=settings.var_dir / "clean", redis_url=settings.redis_url)
+    clean = open_store(fresh)
+    ingest(clean, fresh, start=date(2025, 3, 3), end=date(2025, 3, 21), **common)
+    columns = "date, symbol, open_e8, high_e8, low_e8, close_e8, adj_close_e8, volume, shares_e4,"
+    everything = f"SELECT {columns} market_cap_e2 FROM daily_bars ORDER BY date, symbol"
+    assert table(store, everything) == table(clean, everything)
+    # A stored row that differs from the provider's is rewritten, and only that one.
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE bars SET close_e8 = close_e8 + 1 WHERE day = 20157 AND security_id = 3"
+        )
+    third = ingest(store, settings, start=date(2025, 3, 10), end=date(2025, 3, 14), **common)
+    assert third.rows_changed == 1 < third.rows_stored
+    assert table(store, everything) == table(clean, everything)
+
+
+def test_only_a_large_fresh_load_drops_the_per_security_index(
+    store: Store, settings: MarketDataSettings
+) -> None:
+    from market_data.adapters.bar_store import BarStore
+
+    bar_store = BarStore(store.engine)
+    days = list(range(20000, 20100))
+    assert bar_store.load_plan(days)
+    assert not bar_store.load_plan(days[:10])
+    ingest(store, settings, provider="synthetic", days=70, securities=30)
+    stored = table(store, "SELECT count(DISTINCT day) FROM bars")[0][0]
+    assert stored == 70
+    last = table(store, "SELECT max(day) FROM bars")[0][0]
+    assert not bar_store.load_plan([last + 1, last + 2])  # a top-up keeps the index
+    assert bar_store.load_plan(list(range(last + 1, last + 71)))  # doubling the table drops it
+    assert table(store, "SELECT name FROM sqlite_master WHERE name = 'ix_bars_security'")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from conftest import FIXTURES
 from market_data.adapters.calendar import XnysCalendar
@@ -16,7 +17,7 @@ from market_data.adapters.providers.base import ProviderError, Window
 from market_data.adapters.providers.finnhub_rest import FinnhubProvider, FinnhubRest
 from market_data.adapters.providers.retry import RateLimiter, RetryPolicy
 from market_data.adapters.providers.yahoo import YahooProvider
-from market_data.domain.bars import normalize_bars
+from market_data.domain.bars import day_iso, normalize_bars
 
 
 def fixture(name: str) -> Any:
@@ -59,7 +60,8 @@ def test_yahoo_bars_undo_the_split_for_raw_closes_and_retry_a_429(calendar: Xnys
     )  # fmt: skip
     span = window(calendar, date(2020, 8, 26), date(2020, 9, 2))
     chunks = list(provider.chunks(span, frozenset()))
-    rows = normalize_bars(chunks[0].bars, span.sessions).rows.set_index("date")
+    rows = normalize_bars(chunks[0].bars, span.sessions).rows
+    rows = rows.set_index(pd.Index([day_iso(d) for d in rows["day"]]))
     assert rows.loc["2020-08-28", "close_e8"] == 499_23000000  # 124.8075 x 4, before the split
     assert rows.loc["2020-08-31", "close_e8"] == 129_04000000
     assert rows.loc["2020-08-28", "shares_e4"] == 4_275_634_000 * 10_000

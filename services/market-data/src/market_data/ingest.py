@@ -4,27 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import numpy as np
 from shared.clock import Clock
 from shared.events import BarsIngested, make_event
 from sqlalchemy.engine import Engine
 
-from market_data.adapters.bar_store import BarStore, RunLedger
+from market_data.adapters.bar_store import COUNT_DAYS, BarStore, RunLedger
 from market_data.adapters.calendar import XnysCalendar
-from market_data.adapters.providers.base import InputError, Provider, Window
+from market_data.adapters.providers.base import InputError, Provider, ProviderChunk, Window
 from market_data.adapters.queries import driver
-from market_data.domain.bars import Dropped, normalize_bars
+from market_data.domain.bars import (
+    Dropped,
+    NormalizedBars,
+    day_numbers,
+    iso_day,
+    normalize_bars,
+)
 from market_data.domain.quality import QualityMonitor
 
 PROVIDERS = ("synthetic", "file", "yahoo", "finnhub")
 DEFAULT_DAYS = {"synthetic": 90, "yahoo": 30, "finnhub": 30}
 PRODUCER = "market-data"
+logger = logging.getLogger("market_data.ingest")
 
 
 @dataclass(frozen=True)
@@ -128,31 +140,47 @@ class IngestionJob:
         )  # fmt: skip
         monitor, dropped = QualityMonitor(), Dropped()
         symbols: set[str] = set()
-        dates: set[str] = set()
+        days: set[int] = set()
         total, done = provider.chunk_count(window), len(record.done_chunks)
+        # A large fresh load drops the per-security read index and rebuilds it once at the
+        # end (also after a failure; after a kill, the next open_store rebuilds it).
+        bulk = store.load_plan(day_numbers(window.sessions).tolist())
+        if bulk:
+            store.drop_read_index()
         try:
-            for chunk in provider.chunks(window, record.done_chunks):
-                normalized = normalize_bars(chunk.bars, window.sessions)
-                rows = normalized.rows
-                monitor.observe(rows)
-                store.write_chunk(record.run_id, chunk.key, rows, chunk.securities, provider.name)
-                dropped.add(normalized.dropped)
-                summary.rows_received += len(chunk.bars)
-                symbols.update(rows["symbol"].unique().tolist())
-                dates.update(rows["date"].unique().tolist())
-                done += 1
-                if self.on_chunk:
-                    self.on_chunk(done, total, len(rows))
-                if self.after_chunk:
-                    self.after_chunk(done)
+            # Chunks are fetched, normalized and checked in a background thread, one chunk
+            # ahead of the writes (SQLite releases the GIL while it steps).
+            prepared = self._prepared(provider, window, record.done_chunks, monitor)
+            with prefetched(prepared) as ready:
+                for chunk, normalized in ready:
+                    rows = normalized.rows
+                    store.write_chunk(
+                        record.run_id, chunk.key, rows, chunk.securities, provider.name
+                    )
+                    dropped.add(normalized.dropped)
+                    summary.rows_received += len(chunk.bars)
+                    symbols.update(rows["symbol"].cat.categories.tolist())
+                    days.update(np.unique(rows["day"].to_numpy()).tolist())
+                    done += 1
+                    if self.on_chunk:
+                        self.on_chunk(done, total, len(rows))
+                    if self.after_chunk:
+                        self.after_chunk(done)
         except Exception as exc:
             ledger.fail_run(record.run_id, f"{type(exc).__name__}: {exc}", self.clock.now())
+            if bulk:
+                try:
+                    store.build_read_index()
+                except Exception:  # the run's own error matters more; next start rebuilds
+                    logger.exception("could not rebuild the per-security index")
             raise
+        if bulk:
+            store.build_read_index()
         summary.rows_stored, summary.rows_changed = ledger.run_totals(record.run_id)
         if record.resumed:
             symbols_count, sessions_count = _stored_counts(self.engine, window)
         else:
-            symbols_count, sessions_count = len(symbols), len(dates)
+            symbols_count, sessions_count = len(symbols), len(days)
         summary.securities, summary.sessions = symbols_count, sessions_count
         summary.dropped = dropped.as_dict()
         summary.quality = monitor.report()
@@ -185,14 +213,75 @@ class IngestionJob:
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
 
+    @staticmethod
+    def _prepared(
+        provider: Provider, window: Window, done: frozenset[str], monitor: QualityMonitor
+    ) -> Iterator[tuple[ProviderChunk, NormalizedBars]]:
+        for chunk in provider.chunks(window, done):
+            normalized = normalize_bars(chunk.bars, window.sessions)
+            monitor.observe(normalized.rows)
+            yield chunk, normalized
+
+
+T = TypeVar("T")
+_END = object()
+
+
+@contextmanager
+def prefetched(items: Iterator[T], depth: int = 1) -> Iterator[Iterator[T]]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the reader.
+
+    An exception in the thread is raised in the reader; leaving the block stops the thread
+    after its current item. Memory holds at most ``depth + 2`` items.
+    """
+    slots: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+        except BaseException as exc:
+            offer((_END, exc))
+            return
+        offer((_END, None))
+
+    def consume() -> Iterator[T]:
+        while True:
+            item, error = slots.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield cast(T, item)
+
+    thread = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
+    thread.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
 
 def _stored_counts(engine: Engine, window: Window) -> tuple[int, int]:
     with engine.connect() as connection:
         raw = driver(connection)
-        row = raw.execute(
-            "SELECT count(DISTINCT symbol), count(DISTINCT date) FROM daily_bars"
-            " WHERE date BETWEEN ? AND ?",
-            (window.start.isoformat(), window.end.isoformat()),
-        ).fetchone()
+        window_days = {"lo": iso_day(window.start), "hi": iso_day(window.end)}
+        securities = raw.execute(
+            "SELECT count(DISTINCT security_id) FROM bars WHERE day BETWEEN :lo AND :hi",
+            window_days,
+        ).fetchone()[0]
+        sessions = raw.execute(COUNT_DAYS, window_days).fetchone()[0]
         connection.rollback()
-    return int(row[0]), int(row[1])
+    return int(securities), int(sessions)

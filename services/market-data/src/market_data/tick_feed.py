@@ -47,10 +47,11 @@ def walk_from_store(engine: Engine, *, seed: int, rate: float) -> PriceWalk:
     """Start each symbol at its last close with the volatility of its last 60 sessions."""
     rows = raw_rows(
         engine,
-        """SELECT symbol, date, close_e8, adj_close_e8 FROM daily_bars WHERE date >= (
-               SELECT min(date) FROM (SELECT DISTINCT date FROM daily_bars
-                                      ORDER BY date DESC LIMIT 61))
-           ORDER BY symbol, date""",
+        """SELECT s.symbol, b.day, b.close_e8, b.adj_close_e8
+           FROM bars b JOIN securities s ON s.security_id = b.security_id
+           WHERE b.day >= (SELECT min(day) FROM (SELECT DISTINCT day FROM bars
+                                                 ORDER BY day DESC LIMIT 61))
+           ORDER BY s.symbol, b.day""",
     )
     frame = pd.DataFrame(rows, columns=["symbol", "date", "close", "adj"])
     if frame.empty:
@@ -74,7 +75,11 @@ async def simulated(walk: PriceWalk, rate: float, stop: asyncio.Event) -> AsyncI
 
 
 async def replayed(engine: Engine, rate: float, stop: asyncio.Event) -> AsyncIterator[list[Tick]]:
-    rows = raw_rows(engine, "SELECT symbol, close_e8, volume FROM daily_bars ORDER BY date, symbol")
+    rows = raw_rows(
+        engine,
+        "SELECT s.symbol, b.close_e8, b.volume FROM bars b"
+        " JOIN securities s ON s.security_id = b.security_id ORDER BY b.day, s.symbol",
+    )
     batch = max(1, int(rate * BATCH_SECONDS))
     for start in range(0, len(rows), batch):
         if stop.is_set():

@@ -21,8 +21,8 @@ def top_symbols(engine: Engine, count: int) -> list[str]:
     """The largest securities at the latest session (Finnhub's free plan allows 50)."""
     rows = raw_rows(
         engine,
-        "SELECT symbol FROM daily_bars WHERE date = (SELECT max(date) FROM daily_bars)"
-        " ORDER BY market_cap_e2 DESC LIMIT ?",
+        "SELECT s.symbol FROM bars b JOIN securities s ON s.security_id = b.security_id"
+        " WHERE b.day = (SELECT max(day) FROM bars) ORDER BY b.market_cap_e2 DESC LIMIT ?",
         (count,),
     )
     return [row[0] for row in rows]

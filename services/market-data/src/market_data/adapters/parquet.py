@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from market_data.adapters.queries import raw_rows
+from market_data.domain.bars import iso_day
 
 SCHEMA = pa.schema(
     [
@@ -25,22 +26,22 @@ SCHEMA = pa.schema(
         ("market_cap", pa.decimal128(20, 2)),
     ]
 )
+# Read in primary-key order; nulls come back as -1 (every stored value is positive), so each
+# column converts to numpy in one C call. Symbol order within a day is applied in numpy.
 EXPORT_SQL = """
-SELECT b.date, b.symbol, s.name, s.sector, b.close_e8, b.adj_close_e8, b.shares_e4, b.market_cap_e2
-FROM daily_bars b LEFT JOIN securities s ON s.symbol = b.symbol
-WHERE b.date BETWEEN ? AND ?
-ORDER BY b.date, b.symbol
+SELECT day, security_id, close_e8, adj_close_e8, ifnull(shares_e4, -1), ifnull(market_cap_e2, -1)
+FROM bars WHERE day BETWEEN ? AND ?
+ORDER BY day, security_id
 """
+NULL = -1
 
 
-def decimal_array(values: list[Any], type_: pa.Decimal128Type) -> pa.Array:
-    """A decimal128 array whose unscaled integers are ``values`` (None for null), with no
+def decimal_array(values: npt.NDArray[np.int64], type_: pa.Decimal128Type) -> pa.Array:
+    """A decimal128 array whose unscaled integers are ``values`` (-1 for null), with no
     Python Decimal objects: the 128-bit two's complement words are written directly."""
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    low = np.array([0 if v is None else v for v in values], dtype=np.int64)
-    words = np.empty(2 * len(values), dtype=np.int64)
-    words[0::2] = low
-    words[1::2] = np.where(low < 0, -1, 0)
+    mask = values == NULL
+    words = np.zeros(2 * len(values), dtype=np.int64)
+    words[0::2] = np.where(mask, 0, values)
     validity = pa.array(~mask).buffers()[1] if mask.any() else None
     return pa.Array.from_buffers(
         type_, len(values), [validity, pa.py_buffer(words)], null_count=int(mask.sum())
@@ -48,21 +49,32 @@ def decimal_array(values: list[Any], type_: pa.Decimal128Type) -> pa.Array:
 
 
 def bars_table(engine: Engine, start: date | None, end: date | None) -> pa.Table:
-    rows = raw_rows(
-        engine,
-        EXPORT_SQL,
-        ((start or date.min).isoformat(), (end or date.max).isoformat()),
+    rows = raw_rows(engine, EXPORT_SQL, (iso_day(start or date.min), iso_day(end or date.max)))
+    columns = [np.array(c, dtype=np.int64) for c in zip(*rows, strict=True)] if rows else []
+    del rows
+    if not columns:
+        columns = [np.zeros(0, dtype=np.int64) for _ in range(6)]
+    day, security_id = columns[0], columns[1]
+    securities = raw_rows(
+        engine, "SELECT security_id, symbol, name, sector FROM securities ORDER BY symbol"
     )
-    columns: list[list[Any]] = [list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 8
+    ids = np.array([row[0] for row in securities], dtype=np.int64)
+    # position[security_id] = the security's place in symbol order (and in ``securities``).
+    position = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.int64)
+    position[ids] = np.arange(len(ids))
+    rank = position[security_id]
+    order = np.lexsort((rank, day))
+    rank = rank[order]
     arrays = [
-        pa.array(columns[0], pa.string()).cast(pa.date32()),
-        pa.array(columns[1], pa.string()),
-        pa.array(columns[2], pa.string()),
-        pa.array(columns[3], pa.string()),
-        decimal_array(columns[4], pa.decimal128(18, 8)),
-        decimal_array(columns[5], pa.decimal128(18, 8)),
-        decimal_array(columns[6], pa.decimal128(20, 4)),
-        decimal_array(columns[7], pa.decimal128(20, 2)),
+        pa.array(day[order].astype(np.int32), pa.int32()).cast(pa.date32()),
+        *(
+            pa.array([row[field] for row in securities], pa.string()).take(pa.array(rank))
+            for field in (1, 2, 3)
+        ),
+        decimal_array(columns[2][order], pa.decimal128(18, 8)),
+        decimal_array(columns[3][order], pa.decimal128(18, 8)),
+        decimal_array(columns[4][order], pa.decimal128(20, 4)),
+        decimal_array(columns[5][order], pa.decimal128(20, 2)),
     ]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from shared.db import readonly
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
+
+from market_data.adapters.schema import DAY_ISO
+from market_data.domain.bars import iso_day
+
+# A bar as the API reads it: ISO date and symbol, then the stored columns.
+BAR_COLUMNS = (
+    f"{DAY_ISO} AS date, s.symbol, b.open_e8, b.high_e8, b.low_e8, b.close_e8, b.adj_close_e8,"
+    " b.volume, b.shares_e4, b.market_cap_e2, b.source, b.run_id"
+)
+BARS_JOIN = "bars b JOIN securities s ON s.security_id = b.security_id"
 
 
 def driver(connection: Connection) -> Any:
@@ -38,7 +49,7 @@ def data_version(engine: Engine) -> dict[str, int | None]:
         engine,
         "SELECT max(run_id) FROM ingestion_runs WHERE status = 'succeeded' AND rows_changed > 0",
     )[0][0]
-    count = raw_rows(engine, "SELECT count(*) FROM daily_bars")[0][0]
+    count = raw_rows(engine, "SELECT count(*) FROM bars")[0][0]
     return {"max_run_id": run, "rows": int(count)}
 
 
@@ -49,11 +60,11 @@ def known_symbols(engine: Engine, symbols: Sequence[str]) -> set[str]:
 
 
 SECURITIES_SQL = """
-WITH asof AS (SELECT max(date) AS d FROM daily_bars WHERE date <= ?)
-SELECT s.symbol, s.name, s.exchange, s.sector, s.currency, b.date AS as_of,
+WITH asof AS (SELECT max(day) AS d FROM bars WHERE day <= ?)
+SELECT s.symbol, s.name, s.exchange, s.sector, s.currency, {day_iso} AS as_of,
        b.close_e8, b.market_cap_e2, b.shares_e4
 FROM securities s
-LEFT JOIN daily_bars b ON b.symbol = s.symbol AND b.date = (SELECT d FROM asof)
+LEFT JOIN bars b ON b.security_id = s.security_id AND b.day = (SELECT d FROM asof)
 WHERE (? IS NULL OR s.sector = ?)
   AND (? IS NULL OR s.symbol LIKE ? ESCAPE '\\' OR s.name LIKE ? ESCAPE '\\')
 ORDER BY {order}
@@ -68,7 +79,7 @@ ORDERS = {
 def securities_page(
     engine: Engine,
     *,
-    as_of: str,
+    as_of: date,
     sector: str | None,
     q: str | None,
     sort: str,
@@ -79,8 +90,8 @@ def securities_page(
     if q:
         escaped = q.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-    sql = SECURITIES_SQL.format(order=ORDERS[sort])
-    params = (as_of, sector, sector, pattern, pattern, pattern, limit, offset)
+    sql = SECURITIES_SQL.format(order=ORDERS[sort], day_iso=DAY_ISO)
+    params = (iso_day(as_of), sector, sector, pattern, pattern, pattern, limit, offset)
     return raw_dicts(engine, sql, params)
 
 
@@ -91,7 +102,8 @@ def latest_bars(engine: Engine, symbols: Sequence[str], count: int = 2) -> list[
         found.extend(
             raw_dicts(
                 engine,
-                "SELECT * FROM daily_bars WHERE symbol = ? ORDER BY date DESC LIMIT ?",
+                f"SELECT {BAR_COLUMNS} FROM {BARS_JOIN} WHERE s.symbol = ?"
+                " ORDER BY b.day DESC LIMIT ?",
                 (symbol, count),
             )
         )

@@ -100,7 +100,7 @@ DDL = (
 
 def create_schema(engine: Engine) -> None:
     with engine.begin() as connection:
-        raw = connection.connection.driver_connection
+        raw: Any = connection.connection.driver_connection
         old = raw.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'daily_bars'"
         ).fetchone()

@@ -10,10 +10,18 @@ from fastapi import APIRouter, Query
 from shared.errors import ApiError
 
 from market_data.adapters.calendar import XnysCalendar
-from market_data.adapters.queries import known_symbols, last_trades, latest_bars, raw_dicts
+from market_data.adapters.queries import (
+    BAR_COLUMNS,
+    BARS_JOIN,
+    known_symbols,
+    last_trades,
+    latest_bars,
+    raw_dicts,
+)
 from market_data.api import alpaca_format as fmt
 from market_data.api.deps import ContainerDep
 from market_data.bootstrap import Container
+from market_data.domain.bars import iso_day
 
 router = APIRouter(prefix="/v2/stocks", tags=["market data (Alpaca v2)"])
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
@@ -56,15 +64,23 @@ def _bars(
     after = fmt.decode_page(page_token) if page_token else ("", "")
     descending = sort == "desc"
     cursor = (
-        "(symbol > ? OR (symbol = ? AND date < ?))" if descending else "(symbol, date) > (?, ?)"
+        "(s.symbol > ? OR (s.symbol = ? AND b.day < ?))"
+        if descending
+        else "(s.symbol, b.day) > (?, ?)"
     )
-    cursor_params = (after[0], after[0], after[1] or "9999") if descending else after
+    after_day = iso_day(after[1]) if after[1] else None
+    cursor_params = (
+        (after[0], after[0], 2**62 if after_day is None else after_day)
+        if descending
+        else (after[0], -(2**62) if after_day is None else after_day)
+    )
     marks = ",".join("?" * len(symbols))
     rows = raw_dicts(
         container.engine,
-        f"SELECT * FROM daily_bars WHERE symbol IN ({marks}) AND date BETWEEN ? AND ?"
-        f" AND {cursor} ORDER BY symbol, date {'DESC' if descending else 'ASC'} LIMIT ?",
-        (*symbols, low, high, *cursor_params, limit + 1),
+        f"SELECT {BAR_COLUMNS} FROM {BARS_JOIN} WHERE s.symbol IN ({marks})"
+        f" AND b.day BETWEEN ? AND ? AND {cursor}"
+        f" ORDER BY s.symbol, b.day {'DESC' if descending else 'ASC'} LIMIT ?",
+        (*symbols, _day(low), _day(high), *cursor_params, limit + 1),
     )
     page: dict[str, list[dict[str, Any]]] = {}
     for row in rows[:limit]:
@@ -119,6 +135,13 @@ def symbol_bars(
         page_token=page_token, adjustment=adjustment, sort=sort,
     )  # fmt: skip
     return {"bars": page.get(wanted[0], []), "symbol": wanted[0], "next_page_token": token}
+
+
+def _day(iso: str) -> int:
+    """Day number of an ISO date, clamped for the open bounds (0000-01-01, 9999-12-31)."""
+    if iso.startswith("0000"):
+        return -(2**62)
+    return iso_day(iso)
 
 
 def _last_prices(container: Container, symbols: list[str]) -> dict[str, tuple[int, int, str]]:

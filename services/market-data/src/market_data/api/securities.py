@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query
 from shared.errors import ApiError
 from shared.money import money_str
 
-from market_data.adapters.queries import raw_dicts, securities_page
+from market_data.adapters.queries import latest_bars, raw_dicts, securities_page
+from market_data.adapters.schema import DAY_ISO
 from market_data.api.deps import ContainerDep
 from market_data.domain.scaled import CAP_DIGITS, PRICE_DIGITS, SHARES_DIGITS, to_decimal
 
@@ -51,7 +52,7 @@ def list_securities(
     start = decode_token(page_token) if page_token else (offset or 0)
     rows = securities_page(
         container.engine,
-        as_of=(as_of or date.max).isoformat(),
+        as_of=as_of or date.max,
         sector=sector,
         q=q,
         sort=sort,
@@ -86,18 +87,14 @@ def get_security(container: ContainerDep, symbol: str) -> dict[str, Any]:
     found = raw_dicts(container.engine, "SELECT * FROM securities WHERE symbol = ?", (symbol,))
     if not found:
         raise ApiError(404, f"unknown symbol {symbol}")
-    latest = raw_dicts(
-        container.engine,
-        "SELECT * FROM daily_bars WHERE symbol = ? ORDER BY date DESC LIMIT 1",
-        (symbol,),
-    )
+    latest = latest_bars(container.engine, [symbol], count=1)
     history = raw_dicts(
         container.engine,
-        """SELECT date, shares_e4 FROM (
-               SELECT date, shares_e4, lag(shares_e4) OVER (ORDER BY date) AS previous
-               FROM daily_bars WHERE symbol = ? AND shares_e4 IS NOT NULL)
-           WHERE previous IS NULL OR previous != shares_e4 ORDER BY date""",
-        (symbol,),
+        f"""SELECT {DAY_ISO} AS date, shares_e4 FROM (
+               SELECT day, shares_e4, lag(shares_e4) OVER (ORDER BY day) AS previous
+               FROM bars WHERE security_id = ? AND shares_e4 IS NOT NULL) b
+           WHERE previous IS NULL OR previous != shares_e4 ORDER BY day""",
+        (found[0]["security_id"],),
     )
     security = found[0]
     bar = latest[0] if latest else {}

@@ -109,7 +109,7 @@ def normalize_bars(raw: pd.DataFrame, sessions: pd.DatetimeIndex) -> NormalizedB
     day = day_numbers(raw["date"])
     codes, symbols = _clean_symbols(raw["symbol"])
 
-    keep = np.isin(day, day_numbers(sessions))
+    keep = _among(day, day_numbers(sessions))
     dropped.non_session = int((~keep).sum())
     good_symbol = codes >= 0
     dropped.invalid_symbol = int((keep & ~good_symbol).sum())
@@ -120,15 +120,27 @@ def normalize_bars(raw: pd.DataFrame, sessions: pd.DatetimeIndex) -> NormalizedB
     dropped.invalid_price = int((keep & ~good_price).sum())
     keep &= good_price
     index = np.flatnonzero(keep)
-    key = pd.Series(day[index] * (len(symbols) + 1) + codes[index])
-    unique = ~key.duplicated(keep="last").to_numpy()
-    dropped.duplicate = int((~unique).sum())
-    index = index[unique]
+    key = day[index] * (len(symbols) + 1) + codes[index]
+    if not np.all(key[1:] > key[:-1]):  # strictly increasing keys cannot repeat
+        unique = ~pd.Series(key).duplicated(keep="last").to_numpy()
+        dropped.duplicate = int((~unique).sum())
+        index = index[unique]
     symbol = pd.Categorical.from_codes(codes[index], categories=symbols)
     frame = raw.iloc[index] if len(index) != len(raw) else raw
     return NormalizedBars(
         rows=_scale(frame, day[index], symbol.remove_unused_categories()), dropped=dropped
     )
+
+
+def _among(
+    values: npt.NDArray[np.int64], sorted_set: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """``np.isin`` for a sorted, duplicate-free set, by binary search."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=bool)
+    position = np.searchsorted(sorted_set, values).clip(max=len(sorted_set) - 1)
+    found: npt.NDArray[np.bool_] = sorted_set[position] == values
+    return found
 
 
 def _clean_symbols(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:

@@ -50,7 +50,8 @@ class QualityMonitor:
         """``rows``: ``day`` (int), ``symbol``, ``close_e8``, ``market_cap_e2`` (nullable)."""
         if rows.empty:
             return
-        codes, names = pd.factorize(rows["symbol"])
+        codes, uniques = pd.factorize(rows["symbol"], sort=True)  # examples in symbol order
+        names = np.asarray(uniques, dtype=object)
         day = rows["day"].to_numpy(dtype=np.int64)
         close = rows["close_e8"].to_numpy(dtype="float64")
         cap = rows["market_cap_e2"].to_numpy(dtype="float64", na_value=np.nan)
@@ -61,7 +62,8 @@ class QualityMonitor:
         first = np.ones(len(codes), dtype=bool)
         first[1:] = codes[1:] != codes[:-1]
         starts = np.flatnonzero(first)
-        carried = [self._last.get(names[c], (np.nan, np.nan, 0)) for c in codes[starts]]
+        nothing = (np.nan, np.nan, 0)
+        carried = [self._last.get(n, nothing) for n in names[codes[starts]].tolist()]
         prev_close = np.empty_like(close)
         prev_close[1:] = close[:-1]
         prev_cap = np.empty_like(cap)
@@ -71,13 +73,19 @@ class QualityMonitor:
             prev_close[starts] = [c[0] for c in carried]
             prev_cap[starts] = [c[1] for c in carried]
             carried_run[starts] = [c[2] for c in carried]
-        labels = np.asarray(names, dtype=object)[codes]
+        labels = names[codes]
         self._find_cap_jumps(labels, day, close, cap, prev_close, prev_cap)
         run = self._find_stale(labels, day, close, prev_close, first, carried_run)
         ends = np.ones(len(codes), dtype=bool)
         ends[:-1] = first[1:]
-        for index in np.flatnonzero(ends).tolist():
-            self._last[labels[index]] = (close[index], cap[index], int(run[index]))
+        last = np.flatnonzero(ends)
+        self._last.update(
+            zip(
+                labels[last].tolist(),
+                zip(close[last].tolist(), cap[last].tolist(), run[last].tolist(), strict=True),
+                strict=True,
+            )
+        )
 
     def _find_cap_jumps(
         self,
@@ -129,9 +137,8 @@ class QualityMonitor:
         return run
 
     def report(self) -> dict[str, Any]:
-        thin = [
-            day_iso(day) for day in sorted(self._eligible) if self._eligible[day] < self.min_eligible
-        ]
+        counts = self._eligible
+        thin = [day_iso(day) for day in sorted(counts) if counts[day] < self.min_eligible]
         return {
             "stale_prices": {"count": self.stale.count, "examples": self.stale.examples},
             "cap_jumps_without_price_move": {

@@ -100,6 +100,7 @@ class SyntheticWalk:
         self.ordinal = 0
         self.log_adj = universe.log_price0.copy()
         self.share_factor = np.ones(universe.size)
+        self.symbol_dtype = pd.CategoricalDtype(universe.symbols.tolist())
 
     def advance(self, ordinals: int) -> pd.DataFrame:
         """Bars for the next ``ordinals`` sessions as raw columns (``date`` left to the caller)."""
@@ -135,7 +136,7 @@ class SyntheticWalk:
         return pd.DataFrame(
             {
                 "ordinal": steps[rows],
-                "symbol": u.symbols[cols],
+                "symbol": pd.Categorical.from_codes(cols, dtype=self.symbol_dtype),
                 "open": open_[rows, cols],
                 "high": np.round(np.maximum(open_, close) * spread, 2)[rows, cols],
                 "low": np.round(np.minimum(open_, close) / spread, 2)[rows, cols],

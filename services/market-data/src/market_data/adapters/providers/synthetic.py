@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from market_data.adapters.calendar import XnysCalendar
@@ -71,11 +72,12 @@ class SyntheticProvider:
 
     def _securities(self, bars: pd.DataFrame) -> pd.DataFrame:
         u = self.universe
-        present = set(bars["symbol"].unique())
+        codes = bars["symbol"].cat.codes.to_numpy()
+        present = np.flatnonzero(np.bincount(codes, minlength=u.size)).tolist()
         return securities_frame(
             [
-                {"symbol": s, "name": u.names[i], "exchange": u.exchanges[i],
+                {"symbol": str(u.symbols[i]), "name": u.names[i], "exchange": u.exchanges[i],
                  "sector": u.sectors[i], "currency": "USD"}
-                for i, s in enumerate(u.symbols) if s in present
+                for i in present
             ]
         )  # fmt: skip
