@@ -52,3 +52,28 @@ async def test_the_worker_relays_bars_ingested_to_market_bars(
     assert set(event.payload) == {
         "run_id", "provider", "start_date", "end_date", "rows", "securities", "sessions"
     }  # fmt: skip
+
+
+async def test_a_feed_started_before_any_ingestion_waits_for_bars_then_publishes(
+    store: Store, settings: MarketDataSettings, redis_client: Redis
+) -> None:
+    from argparse import Namespace
+
+    from market_data.tick_feed import run_feed
+
+    stop = asyncio.Event()
+    args = Namespace(rate=200.0, seed=3, replay=False, simulate=True)
+    feed = asyncio.create_task(run_feed(settings, args, stop))
+    await asyncio.sleep(0.5)
+    assert not feed.done()
+    assert await redis_client.xlen(Streams.TICKS) == 0
+
+    ingest(store, settings, provider="synthetic", days=5, securities=20)
+    for _ in range(100):
+        if await redis_client.xlen(Streams.TICKS):
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+
+    assert await asyncio.wait_for(feed, 10) == 0
+    assert await redis_client.xlen(Streams.TICKS) > 0

@@ -7,6 +7,7 @@ from its last stored close, or a replay of stored closes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -130,7 +131,10 @@ async def run_feed(settings: MarketDataSettings, args: Any, stop: asyncio.Event)
     store = open_store(settings)
     redis = make_redis(settings.redis_url)
     key = settings.finnhub_key()
+    publisher: TickPublisher | None = None
     try:
+        if not await wait_for_bars(store.engine, stop):
+            return 0
         if key and not args.simulate and not args.replay:
             from market_data.adapters.finnhub_ws import finnhub_trades, top_symbols
 
@@ -154,8 +158,22 @@ async def run_feed(settings: MarketDataSettings, args: Any, stop: asyncio.Event)
     finally:
         await redis.aclose()
         store.engine.dispose()
-    logger.info("tick feed stopped after %d ticks", publisher.published)
+    logger.info("tick feed stopped after %d ticks", publisher.published if publisher else 0)
     return 0
+
+
+async def wait_for_bars(engine: Engine, stop: asyncio.Event, poll_seconds: float = 2.0) -> bool:
+    """Wait until the store holds bars (a fresh stack starts before its first ingestion)."""
+    announced = False
+    while not stop.is_set():
+        if raw_rows(engine, "SELECT 1 FROM bars LIMIT 1"):
+            return True
+        if not announced:
+            logger.info("no stored bars yet: waiting for `market-data ingest`")
+            announced = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_seconds)
+    return False
 
 
 def ticks_main(args: Any) -> int:
