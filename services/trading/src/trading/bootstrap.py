@@ -29,7 +29,7 @@ class Container:
     deps: TradingDeps
     # Threads that run write commands for the HTTP API (see api.orders.command).
     commands: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(4, thread_name_prefix="trading-command")
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="trading-command")
     )
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from datetime import datetime
 
 from shared.bus import (
     BatchHandler,
@@ -15,11 +16,11 @@ from shared.bus import (
     OutboxRelay,
     SqlOutboxStore,
     StreamConsumer,
-    idempotent_sql_handler,
 )
 from shared.bus.consumer import Outcome
+from shared.bus.idempotent import BatchEffect, Effect, apply_batch_once_with
 from shared.clock import Clock
-from shared.events import AccountOpened, Envelope, PriceTick, Streams, TradingHalted
+from shared.events import AccountOpened, Envelope, Streams, TradingHalted
 from shared.logs import configure_logging
 from shared.settings import load_settings
 from sqlmodel import Session
@@ -33,13 +34,11 @@ logger = logging.getLogger("trading.worker")
 GROUP = "trading"
 
 
-def tick_effect(container: Container) -> handlers.ApplyEffect:
+def tick_effect(container: Container) -> BatchEffect:
     simulator = container.deps.simulator
 
-    def effect(session: Session, envelope: Envelope) -> None:
-        tick = envelope.typed_payload()
-        if isinstance(tick, PriceTick):
-            handlers.apply_tick(simulator, session, tick, envelope.ts_event, str(envelope.event_id))
+    def effect(session: Session, envelopes: Sequence[Envelope]) -> None:
+        handlers.apply_ticks(simulator, session, envelopes)
 
     return effect
 
@@ -67,21 +66,65 @@ def waking(handler: BatchHandler, relay: OutboxRelay) -> BatchHandler:
     return handle
 
 
+def serialized(container: Container, group: str, effect_many: BatchEffect) -> BatchHandler:
+    """shared's idempotent batch handler, holding the service's in-process writer lock:
+    the worker's writers (ticks, accounts, halts, expiry, relay) then take turns instead of
+    starving each other in SQLite's busy-wait sleeps."""
+    lock = container.deps.writer
+
+    def apply(events: Sequence[Envelope]) -> list[Outcome]:
+        with lock:
+            return apply_batch_once_with(container.engine, group, effect_many, events)
+
+    async def handler(events: Sequence[Envelope]) -> Sequence[Outcome]:
+        return await asyncio.to_thread(apply, events)
+
+    return handler
+
+
+def one_by_one(effect: Effect) -> BatchEffect:
+    def effect_many(session: Session, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            effect(session, envelope)
+
+    return effect_many
+
+
+class LockedOutboxStore(SqlOutboxStore):
+    """The outbox whose writes take the service's writer lock (see ``serialized``)."""
+
+    def __init__(self, container: Container) -> None:
+        super().__init__(container.engine)
+        self.lock = container.deps.writer
+
+    def mark_sent(self, row_ids: Sequence[int], at: datetime) -> None:
+        with self.lock:
+            super().mark_sent(row_ids, at)
+
+    def republish_since(self, since: datetime) -> int:
+        with self.lock:
+            return super().republish_since(since)
+
+    def prune_sent_before(self, before: datetime) -> int:
+        with self.lock:
+            return super().prune_sent_before(before)
+
+
 def consumers(container: Container, relay: OutboxRelay) -> list[StreamConsumer]:
-    engine, redis, name = container.engine, container.redis, container.settings.consumer_name
+    redis, name = container.redis, container.settings.consumer_name
     # One consumer reads the ticks in stream order, so one symbol's ticks apply in order.
-    routes = [
-        (Streams.TICKS, tick_effect(container)),
-        (Streams.ACCOUNTS, account_effect),
-        (Streams.ALERTS, halt_effect),
-    ]
+    effects: dict[str, BatchEffect] = {
+        Streams.TICKS: tick_effect(container),
+        Streams.ACCOUNTS: one_by_one(account_effect),
+        Streams.ALERTS: one_by_one(halt_effect),
+    }
     return [
         StreamConsumer(
             redis,
-            ConsumerConfig(stream, GROUP, name),
-            waking(idempotent_sql_handler(engine, f"{GROUP}:{stream}", effect), relay),
+            ConsumerConfig(stream, GROUP, name, batch_size=500 if stream == Streams.TICKS else 200),
+            waking(serialized(container, f"{GROUP}:{stream}", effect), relay),
         )
-        for stream, effect in routes
+        for stream, effect in effects.items()
     ]
 
 
@@ -99,7 +142,7 @@ async def run_worker(
     settings: TradingSettings, stop: asyncio.Event, *, clock: Clock | None = None
 ) -> None:
     container = bootstrap(settings, clock=clock, symbols=NoDirectory())
-    relay = OutboxRelay(container.redis, SqlOutboxStore(container.engine), idle_sleep=0.05)
+    relay = OutboxRelay(container.redis, LockedOutboxStore(container), idle_sleep=0.05)
     tasks = [asyncio.create_task(c.run(stop)) for c in consumers(container, relay)]
     tasks.append(asyncio.create_task(relay.run(stop)))
     tasks.append(asyncio.create_task(expire_periodically(container, stop)))

@@ -1,0 +1,1 @@
+"""Adapters of the trading service: its database, the market-data port."""

@@ -1,0 +1,76 @@
+"""The market-data port: does a symbol exist, and what was its last trade?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+import httpx
+from shared.money import InvalidAmount, to_decimal
+
+
+@dataclass(frozen=True)
+class KnownSymbol:
+    symbol: str
+    price: Decimal | None = None
+    at: datetime | None = None
+
+
+class MarketDataUnavailable(RuntimeError):
+    """Market data could not answer (down, timeout, malformed reply)."""
+
+
+class SymbolDirectory(Protocol):
+    def lookup(self, symbol: str) -> KnownSymbol | None:
+        """The symbol with its latest trade, or None when it is unknown."""
+        ...
+
+
+class NoDirectory:
+    """Knows no symbol: the service learns symbols from ticks only (tests, offline runs)."""
+
+    def lookup(self, symbol: str) -> KnownSymbol | None:
+        return None
+
+
+class StaticDirectory:
+    def __init__(self, prices: dict[str, Decimal | None]) -> None:
+        self.prices = prices
+
+    def lookup(self, symbol: str) -> KnownSymbol | None:
+        if symbol not in self.prices:
+            return None
+        return KnownSymbol(symbol, self.prices[symbol])
+
+
+class MarketDataDirectory:
+    """Asks market-data's Alpaca-shaped ``GET /v2/stocks/trades/latest?symbols=X``."""
+
+    def __init__(
+        self, base_url: str, timeout: float = 2.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def lookup(self, symbol: str) -> KnownSymbol | None:
+        try:
+            response = self.client.get("/v2/stocks/trades/latest", params={"symbols": symbol})
+        except httpx.HTTPError as exc:
+            raise MarketDataUnavailable(f"market data is unreachable: {exc}") from exc
+        if response.status_code in (404, 422):
+            return None
+        if response.status_code != 200:
+            raise MarketDataUnavailable(f"market data answered {response.status_code}")
+        trade = (response.json().get("trades") or {}).get(symbol)
+        if not isinstance(trade, dict):
+            return None
+        try:
+            price = to_decimal(trade["p"]) if trade.get("p") is not None else None
+        except InvalidAmount as exc:
+            raise MarketDataUnavailable(f"market data sent a bad price: {exc}") from exc
+        at = datetime.fromisoformat(trade["t"].replace("Z", "+00:00")) if trade.get("t") else None
+        return KnownSymbol(symbol, price if price and price > 0 else None, at)
+
+    def close(self) -> None:
+        self.client.close()

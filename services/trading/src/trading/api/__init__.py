@@ -1,0 +1,1 @@
+"""Thin HTTP routers of the trading service."""

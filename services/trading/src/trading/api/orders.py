@@ -1,0 +1,137 @@
+"""/v2/orders: Alpaca's order endpoints, scoped to the caller's account."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from shared.errors import ApiError, ORJSONResponse
+from shared.identity import CurrentCaller, TradingCaller
+
+from trading import handlers, queries
+from trading.api.schemas import OrderIn, ReplaceIn, order_json
+from trading.domain.orders import Side
+
+router = APIRouter(prefix="/v2", tags=["orders"])
+T = TypeVar("T")
+
+
+def trading_deps(request: Request) -> handlers.TradingDeps:
+    deps: handlers.TradingDeps = request.app.state.container.deps
+    return deps
+
+
+Deps = Annotated[handlers.TradingDeps, Depends(trading_deps)]
+
+
+async def command(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run a write command on the few threads reserved for them (writes are serialized
+    anyway; fewer threads contending for the lock and the GIL answer faster)."""
+    pool: ThreadPoolExecutor = request.app.state.container.commands
+    return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+
+def parse_time(name: str, value: str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError as exc:
+        raise ApiError(422, f"{name} must be an RFC 3339 time or a date") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_bool(name: str, value: str | None) -> bool:
+    if value is None or value.lower() in ("", "false", "0"):
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    raise ApiError(422, f"{name} must be true or false")
+
+
+@router.post("/orders", summary="Submit an order")
+async def submit_order(
+    body: OrderIn, caller: TradingCaller, deps: Deps, request: Request
+) -> ORJSONResponse:
+    """Submit an order (market, limit, stop, stop_limit, trailing_stop; bracket, oco, oto)."""
+    order = await command(request, handlers.submit_order, deps, caller.user_id, body.to_request())
+    return ORJSONResponse(order_json(order))
+
+
+@router.get("/orders", summary="List orders")
+def list_orders(
+    caller: CurrentCaller,
+    deps: Deps,
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: str | None = None,
+    until: str | None = None,
+    direction: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    nested: str | None = None,
+    side: Side | None = None,
+    symbols: str | None = None,
+) -> ORJSONResponse:
+    """Orders of the caller, newest first unless direction=asc."""
+    query = queries.OrderFilter(
+        status=status,
+        limit=limit,
+        after=parse_time("after", after),
+        until=parse_time("until", until),
+        direction=direction,
+        nested=parse_bool("nested", nested),
+        side=side,
+        symbols=tuple(s.strip().upper() for s in (symbols or "").split(",") if s.strip()),
+    )
+    found = queries.list_orders(deps.engine, caller.user_id, query)
+    return ORJSONResponse([order_json(order) for order in found])
+
+
+@router.get("/orders:by_client_order_id", summary="Get an order by client order id")
+def get_by_client_order_id(
+    client_order_id: str, caller: CurrentCaller, deps: Deps
+) -> ORJSONResponse:
+    """The caller's order with this client_order_id."""
+    order = queries.get_by_client_order_id(deps.engine, caller.user_id, client_order_id)
+    return ORJSONResponse(order_json(order))
+
+
+@router.get("/orders/{order_id}", summary="Get an order")
+def get_order(order_id: str, caller: CurrentCaller, deps: Deps) -> ORJSONResponse:
+    """One order of the caller (another user's order is a 404)."""
+    order = queries.get_order(deps.engine, caller.user_id, order_id)
+    return ORJSONResponse(order_json(order))
+
+
+@router.patch("/orders/{order_id}", summary="Replace an order")
+async def replace_order(
+    order_id: str, body: ReplaceIn, caller: TradingCaller, deps: Deps, request: Request
+) -> ORJSONResponse:
+    """Replace an open order: a new order is created and the old one becomes replaced."""
+    patch = body.to_request()
+    order = await command(request, handlers.replace_order, deps, caller.user_id, order_id, patch)
+    return ORJSONResponse(order_json(order))
+
+
+@router.delete("/orders/{order_id}", status_code=204, summary="Cancel an order")
+async def cancel_order(
+    order_id: str, caller: TradingCaller, deps: Deps, request: Request
+) -> Response:
+    """Cancel an open order (204); 422 when it is already filled or closed."""
+    await command(request, handlers.cancel_order, deps, caller.user_id, order_id)
+    return Response(status_code=204)
+
+
+@router.delete("/orders", summary="Cancel all open orders")
+async def cancel_all_orders(caller: TradingCaller, deps: Deps, request: Request) -> ORJSONResponse:
+    """Cancel every open order; 207 with one status per order."""
+    canceled = await command(request, handlers.cancel_all_orders, deps, caller.user_id)
+    body: list[dict[str, Any]] = [
+        {"id": order.id, "status": 200, "body": order_json(order)} for order in canceled
+    ]
+    return ORJSONResponse(body, status_code=207)

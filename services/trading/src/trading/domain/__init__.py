@@ -1,0 +1,1 @@
+"""The trading domain: pure rules of orders, execution and the account ledger (no I/O)."""

@@ -1,0 +1,108 @@
+"""One database transaction of the trading service: it loads accounts, holdings and orders
+once (an identity map), collects the events, and writes everything back with the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.bus.tables import outbox
+from shared.events import EventPayload, encode, make_event
+from sqlalchemy import insert
+
+from trading.adapters import repository as repo
+from trading.domain.ledger import Account, Holding
+from trading.domain.orders import Order, OrderRefused
+
+PRODUCER = "trading"
+_INSERT_OUTBOX = insert(outbox)
+
+
+class UnitOfWork:
+    def __init__(self, db: repo.Db, now: datetime) -> None:
+        self.db = db
+        self.now = now
+        self.accounts: dict[str, Account] = {}
+        self.holdings: dict[tuple[str, str], Holding] = {}
+        self.orders: dict[str, Order] = {}
+        self.new_ids: set[str] = set()
+        self.dirty: set[str] = set()
+        self.changed_by_symbol: dict[str, dict[str, Order]] = {}
+        self.fills: list[repo.FillRow] = []
+        self.events: list[EventPayload] = []
+
+    def account(self, account_id: str) -> Account:
+        if account_id not in self.accounts:
+            account = repo.load_account(self.db, account_id)
+            if account is None:
+                raise OrderRefused(
+                    f"account {account_id} is not open for trading (no AccountOpened yet)", 403
+                )
+            self.accounts[account_id] = account
+        return self.accounts[account_id]
+
+    def holding(self, account_id: str, symbol: str) -> Holding:
+        key = (account_id, symbol)
+        if key not in self.holdings:
+            self.holdings[key] = repo.load_holding(self.db, account_id, symbol)
+        return self.holdings[key]
+
+    def adopt(self, order: Order) -> Order:
+        """The tracked instance of this order (loaded copies of a tracked order are stale)."""
+        return self.orders.setdefault(order.id, order)
+
+    def add(self, order: Order) -> Order:
+        self.orders[order.id] = order
+        self.new_ids.add(order.id)
+        return order
+
+    def touch(self, order: Order) -> None:
+        """Mark a tracked order as changed, to be written back."""
+        tracked = self.adopt(order)
+        self.dirty.add(tracked.id)
+        self.changed_by_symbol.setdefault(tracked.symbol, {})[tracked.id] = tracked
+
+    def changed_of(self, symbol: str) -> list[Order]:
+        """Orders of the symbol changed in this unit (the database's book bounds are stale)."""
+        return list(self.changed_by_symbol.get(symbol, {}).values())
+
+    def emit(self, order: Order, payload_class: type[EventPayload], **fields: Any) -> None:
+        account = self.account(order.account_id)
+        common = {
+            "account_id": order.account_id,
+            "order_id": order.id,
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol,
+            "side": str(order.side),
+            "status": str(order.status),
+            "sequence": account.next_sequence(),
+        }
+        tidy = {k: v.normalize() if isinstance(v, Decimal) else v for k, v in fields.items()}
+        self.events.append(payload_class.model_validate({**common, **tidy}))
+
+    def flush(self) -> None:
+        for order_id, order in self.orders.items():
+            if order_id in self.new_ids:
+                repo.insert_order(self.db, order)
+        repo.save_orders(
+            self.db,
+            [o for i, o in self.orders.items() if i in self.dirty and i not in self.new_ids],
+        )
+        repo.insert_fills(self.db, self.fills)
+        for holding in self.holdings.values():
+            repo.save_holding(self.db, holding)
+        for account in self.accounts.values():
+            repo.save_account(self.db, account)
+        if self.events:
+            self.db.execute(_INSERT_OUTBOX, [self._outbox_row(p) for p in self.events])
+
+    def _outbox_row(self, payload: EventPayload) -> dict[str, object]:
+        """shared.bus.add_to_outbox's row, inserted with parameters (much cheaper per row)."""
+        envelope = make_event(payload, producer=PRODUCER, ts_event=self.now)
+        return {
+            "event_id": str(envelope.event_id),
+            "stream": payload.stream,
+            "data": encode(envelope),
+            "created_at": self.now,
+        }

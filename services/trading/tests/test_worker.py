@@ -1,0 +1,145 @@
+"""The worker over real Redis: accounts and ticks in, order events out through the outbox;
+killed mid-stream and restarted, it loses no fill and applies none twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from shared.bus import publish_now
+from shared.events import AccountOpened, Envelope, PriceTick, Streams, decode, make_event
+from sqlalchemy import func, select
+from trading.adapters.tables import fills
+from trading.worker import run_worker
+from trading_testkit import T0, harness, trading_settings
+
+
+def tick_event(symbol: str, price: str) -> Envelope:
+    return make_event(PriceTick(symbol=symbol, price=Decimal(price)), producer="feed", ts_event=T0)
+
+
+async def stream_events(redis: Redis, stream: str) -> list[Envelope]:
+    return [decode(fields[b"data"]) for _, fields in await redis.xrange(stream)]
+
+
+async def wait_until(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
+    var_dir: Path, redis_url: str, redis_client: Redis
+) -> None:
+    settings = trading_settings(var_dir, redis_url, expiry_interval_s=0.2)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop))
+    opened = AccountOpened(account_id="alice", user_name="alice", cash=Decimal("5000"))
+    await publish_now(
+        redis_client, Streams.ACCOUNTS, [make_event(opened, producer="gateway", ts_event=T0)]
+    )
+    with harness(var_dir, redis_url, {"AAPL": Decimal("100")}) as h:
+        await wait_until(lambda: asyncio.to_thread(lambda: _has_account(h)))
+        order = await asyncio.to_thread(
+            h.submit,
+            symbol="AAPL",
+            qty=10,
+            side="buy",
+            type="limit",
+            limit_price=99,
+            time_in_force="gtc",
+        )
+        await publish_now(
+            redis_client, Streams.TICKS, [tick_event("AAPL", "99.5"), tick_event("AAPL", "98")]
+        )
+
+        async def filled() -> bool:
+            return any(
+                e.type == "OrderFilled" for e in await stream_events(redis_client, Streams.ORDERS)
+            )
+
+        await wait_until(filled)
+        assert h.order(order.id).filled_avg_price == Decimal("98")
+    stop.set()
+    await worker
+    events = await stream_events(redis_client, Streams.ORDERS)
+    assert [e.type for e in events] == ["OrderAccepted", "OrderFilled"]
+    assert [e.payload["sequence"] for e in events] == [1, 2]
+    assert (events[1].payload["cum_qty"], events[1].payload["leaves_qty"]) == ("10", "0")
+
+
+def _has_account(h: object) -> bool:
+    from trading import queries
+
+    return queries.account_ledger(h.deps.engine, "alice") is not None  # type: ignore[attr-defined]
+
+
+def start_worker(var_dir: Path, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VAR_DIR": str(var_dir), "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    code = "from trading.cli import main; main(['worker'])"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+@pytest.mark.slow
+async def test_worker_killed_mid_stream_and_restarted_loses_no_fill_and_applies_none_twice(
+    var_dir: Path, redis_url: str, redis_client: Redis, tmp_path: Path
+) -> None:
+    symbols = [f"S{i:02d}" for i in range(50)]
+    limits = ["99", "97", "95", "93"]
+    with harness(var_dir, redis_url, dict.fromkeys(symbols, Decimal("101"))) as h:
+        h.open_account(cash="1000000")
+        for symbol in symbols:
+            for limit in limits:
+                h.submit(
+                    symbol=symbol,
+                    qty=1,
+                    side="buy",
+                    type="limit",
+                    limit_price=limit,
+                    time_in_force="gtc",
+                )
+        engine = h.container.engine
+        prices = [f"{Decimal('101') - Decimal('0.3') * step}" for step in range(40)]  # 101 .. 89.3
+        ticks = [tick_event(symbol, price) for price in prices for symbol in symbols]
+
+        def fill_count() -> int:
+            with engine.connect() as db:
+                return int(db.execute(select(func.count()).select_from(fills)).scalar_one())
+
+        worker = start_worker(var_dir, redis_url, tmp_path / "worker.log")
+        try:
+            await publish_now(redis_client, Streams.TICKS, ticks[:1000])
+            await wait_until(lambda: asyncio.to_thread(lambda: fill_count() >= 40), timeout=60)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+            await publish_now(redis_client, Streams.TICKS, ticks[1000:])
+            worker = start_worker(var_dir, redis_url, tmp_path / "worker.log")
+            await wait_until(lambda: asyncio.to_thread(lambda: fill_count() >= 200), timeout=90)
+            await asyncio.sleep(1.0)  # any double application would show up by now
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(20)
+        with engine.connect() as db:
+            per_order = Counter(db.execute(select(fills.c.order_id)).scalars())
+        assert len(per_order) == 200
+        assert set(per_order.values()) == {1}
+        assert Decimal(h.ledger()["reserved_cash"]) == 0
+    published = [
+        e for e in await stream_events(redis_client, Streams.ORDERS) if e.type == "OrderFilled"
+    ]
+    assert len({e.event_id for e in published}) == 200
