@@ -13,9 +13,10 @@ from shared.web import ReadinessCheck, create_service_app
 
 from trading.adapters.market_data import MarketDataUnavailable, SymbolDirectory
 from trading.api import internal, orders
-from trading.bootstrap import Container, bootstrap
+from trading.bootstrap import Container, bootstrap, strategy_services
 from trading.domain.orders import OrderRefused
 from trading.settings import TradingSettings
+from trading.strategies.api import router as strategies_router
 
 
 def create_app(
@@ -30,9 +31,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, clock=clock, symbols=symbols)
         app.state.container = container
+        app.state.strategies = strategy_services(container)
         try:
             yield
         finally:
+            await app.state.strategies.close()
             await container.close()
 
     def readiness(app: FastAPI) -> list[ReadinessCheck]:
@@ -59,4 +62,5 @@ def create_app(
 
     app.include_router(orders.router)
     app.include_router(internal.router)
+    app.include_router(strategies_router)
     return app

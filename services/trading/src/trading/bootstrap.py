@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
@@ -41,6 +42,10 @@ class Container:
         self.engine.dispose()
 
 
+if TYPE_CHECKING:
+    from trading.strategies.services import StrategyServices
+
+
 def execution_model(settings: TradingSettings) -> ExecutionModel:
     return ExecutionModel(
         slippage_bps=settings.slippage_bps,
@@ -71,4 +76,18 @@ def bootstrap(
     )
     return Container(
         settings=settings, engine=engine, redis=make_redis(settings.redis_url), deps=deps
+    )
+
+
+def strategy_services(container: Container) -> StrategyServices:
+    """The strategies package on this container's engine, ordering through our own handlers."""
+    from trading.strategies.adapters.trading_gateway import TradingOrderGateway
+    from trading.strategies.bootstrap import build_strategy_services
+    from trading.strategies.domain.fills import SimulatorFills
+
+    return build_strategy_services(
+        container.settings,
+        container.engine,
+        TradingOrderGateway(container.deps),
+        SimulatorFills(execution_model(container.settings)),
     )

@@ -27,8 +27,9 @@ from sqlmodel import Session
 
 from trading import handlers
 from trading.adapters.market_data import NoDirectory
-from trading.bootstrap import Container, bootstrap
+from trading.bootstrap import Container, bootstrap, strategy_services
 from trading.settings import TradingSettings
+from trading.strategies.live import LiveRunner
 
 logger = logging.getLogger("trading.worker")
 GROUP = "trading"
@@ -146,12 +147,15 @@ async def run_worker(
     tasks = [asyncio.create_task(c.run(stop)) for c in consumers(container, relay)]
     tasks.append(asyncio.create_task(relay.run(stop)))
     tasks.append(asyncio.create_task(expire_periodically(container, stop)))
+    strategies = strategy_services(container)
+    tasks.append(asyncio.create_task(LiveRunner(strategies, container.redis).run(stop)))
     try:
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await strategies.close()
         await container.close()
 
 

@@ -9,8 +9,6 @@ from trading.app import create_app
 from trading.settings import TradingSettings
 from trading.strategies.adapters.market_data import StaticSymbolDirectory
 from trading.strategies.adapters.trading_gateway import TradingOrderGateway
-from trading.strategies.api import router
-from trading.strategies.bootstrap import build_strategy_services
 
 ALICE = {"X-User-Id": "alice", "X-Scopes": "trade"}
 
@@ -19,14 +17,10 @@ def test_the_router_works_inside_the_trading_app_on_its_engine(
     var_dir: Path, redis_url: str
 ) -> None:
     app = create_app(TradingSettings(var_dir=var_dir, redis_url=redis_url))
-    app.include_router(router)
     with TestClient(app) as client:
-        container = app.state.container
-        services = build_strategy_services(
-            container.settings, container.engine, TradingOrderGateway(container.deps)
-        )
+        services = app.state.strategies
+        assert isinstance(services.gateway, TradingOrderGateway)
         services.symbols = StaticSymbolDirectory(["AAPL"])
-        app.state.strategies = services
         document = {
             "name": "rsi dip",
             "parameters": {"kind": "rsi", "period": 14, "oversold": 25, "overbought": 75},
@@ -42,4 +36,3 @@ def test_the_router_works_inside_the_trading_app_on_its_engine(
             == "active"
         )
         assert "/strategies/{strategy_id}/backtest" in client.get("/openapi.json").json()["paths"]
-        client.portal.call(services.close)
