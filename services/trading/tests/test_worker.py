@@ -143,3 +143,36 @@ async def test_worker_killed_mid_stream_and_restarted_loses_no_fill_and_applies_
         e for e in await stream_events(redis_client, Streams.ORDERS) if e.type == "OrderFilled"
     ]
     assert len({e.event_id for e in published}) == 200
+
+
+def test_the_worker_forgets_old_tick_ids_but_keeps_recent_ones(
+    var_dir: Path, redis_url: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.bus.tables import processed_events
+    from sqlalchemy import func, insert, select
+    from trading.bootstrap import bootstrap
+    from trading.settings import TradingSettings
+    from trading.worker import prune_processed
+
+    container = bootstrap(TradingSettings(var_dir=var_dir, redis_url=redis_url))
+    now = datetime.now(UTC)
+    group = "trading:market.ticks"
+    with container.engine.begin() as connection:
+        connection.execute(
+            insert(processed_events),
+            [
+                {
+                    "consumer_group": group,
+                    "event_id": "a",
+                    "processed_at": now - timedelta(hours=3),
+                },
+                {"consumer_group": group, "event_id": "b", "processed_at": now},
+            ],
+        )
+
+    assert prune_processed(container, now) == 1  # the 3-day-old id, not the fresh one
+    with container.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(processed_events)).scalar() == 1
+    container.engine.dispose()

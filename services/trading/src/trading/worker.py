@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.bus import (
     BatchHandler,
@@ -18,7 +18,12 @@ from shared.bus import (
     StreamConsumer,
 )
 from shared.bus.consumer import Outcome
-from shared.bus.idempotent import BatchEffect, Effect, apply_batch_once_with
+from shared.bus.idempotent import (
+    BatchEffect,
+    Effect,
+    apply_batch_once_with,
+    prune_processed_events,
+)
 from shared.clock import Clock
 from shared.events import AccountOpened, Envelope, Streams, TradingHalted
 from shared.logs import configure_logging
@@ -139,6 +144,34 @@ async def expire_periodically(container: Container, stop: asyncio.Event) -> None
             await asyncio.wait_for(stop.wait(), container.settings.expiry_interval_s)
 
 
+# Ticks are only redelivered while pending (minutes); other events may come back from an outbox
+# republish within its retention (7 days).
+PROCESSED_RETENTION = {
+    f"{GROUP}:{Streams.TICKS}": timedelta(hours=1),
+    f"{GROUP}:{Streams.ACCOUNTS}": timedelta(days=8),
+    f"{GROUP}:{Streams.ALERTS}": timedelta(days=8),
+}
+PRUNE_EVERY_S = 600.0
+
+
+def prune_processed(container: Container, now: datetime) -> int:
+    with container.deps.writer:
+        return sum(
+            prune_processed_events(container.engine, group, now - keep)
+            for group, keep in PROCESSED_RETENTION.items()
+        )
+
+
+async def prune_periodically(container: Container, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(prune_processed, container, datetime.now(UTC))
+        except Exception:  # try again next round; the error is logged
+            logger.exception("pruning processed event ids failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PRUNE_EVERY_S)
+
+
 async def run_worker(
     settings: TradingSettings, stop: asyncio.Event, *, clock: Clock | None = None
 ) -> None:
@@ -147,6 +180,7 @@ async def run_worker(
     tasks = [asyncio.create_task(c.run(stop)) for c in consumers(container, relay)]
     tasks.append(asyncio.create_task(relay.run(stop)))
     tasks.append(asyncio.create_task(expire_periodically(container, stop)))
+    tasks.append(asyncio.create_task(prune_periodically(container, stop)))
     strategies = strategy_services(container)
     tasks.append(asyncio.create_task(LiveRunner(strategies, container.redis).run(stop)))
     try:

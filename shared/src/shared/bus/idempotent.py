@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -131,3 +131,19 @@ def idempotent_sql_batch_handler(
         return await asyncio.to_thread(apply_batch_once_with, engine, group, effect_many, events)
 
     return handler
+
+
+def prune_processed_events(engine: Engine, group: str, older_than: datetime) -> int:
+    """Forget processed ids older than any redelivery can be (pending entries, outbox replays).
+
+    High-rate groups (ticks) keep a short window; the default elsewhere is the outbox's
+    retention, so a republished event is still recognised.
+    """
+    with engine.begin() as connection:
+        result = connection.execute(
+            delete(processed_events).where(
+                processed_events.c.consumer_group == group,
+                processed_events.c.processed_at < older_than,
+            )
+        )
+    return int(result.rowcount or 0)

@@ -33,7 +33,8 @@ def create_bus_tables(engine: Engine) -> None:
     bus_metadata.create_all(engine)
 
 
-def _row(envelope: Envelope, stream: str | None) -> dict[str, object]:
+def outbox_row(envelope: Envelope, stream: str | None = None) -> dict[str, object]:
+    """The outbox row of an event, for callers that insert many at once."""
     return {
         "event_id": str(envelope.event_id),
         "stream": stream or _stream_of(envelope),
@@ -49,11 +50,21 @@ def _stream_of(envelope: Envelope) -> str:
     return payload_class.stream
 
 
+_INSERT_OUTBOX = insert(outbox)
+
+
 def add_to_outbox(
     session: Session | Connection, envelope: Envelope, stream: str | None = None
 ) -> None:
     """Record an event in the caller's open transaction; it is published after commit."""
-    session.execute(insert(outbox).values(**_row(envelope, stream)))
+    # One cached statement with parameters: much cheaper than insert().values() per call.
+    session.execute(_INSERT_OUTBOX, outbox_row(envelope, stream))
+
+
+def add_many_to_outbox(session: Session | Connection, envelopes: Sequence[Envelope]) -> None:
+    """Record several events in the caller's open transaction with one executemany."""
+    if envelopes:
+        session.execute(_INSERT_OUTBOX, [outbox_row(envelope) for envelope in envelopes])
 
 
 @dataclass(frozen=True)
