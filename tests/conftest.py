@@ -2,13 +2,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, private_var_dir, running_stack
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack() -> Iterator[Stack]:
     """The whole platform, started once for the cross-service tests, with two users."""
-    with running_stack(tmp_path_factory.mktemp("stack") / "var") as started:
+    with private_var_dir() as var_dir, running_stack(var_dir) as started:
         started.create_user("alice")
         started.create_user("bob")
         yield started

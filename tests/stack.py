@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,6 +70,18 @@ def free_port_block() -> int:
         if ports_free(base):
             return base
     raise RuntimeError("no block of free ports")
+
+
+@contextmanager
+def private_var_dir() -> Iterator[Path]:
+    """A VAR_DIR outside pytest's rotating temp dirs (other runs delete those), readable by
+    nginx's unprivileged workers (they write request bodies to its temp dirs)."""
+    path = Path(tempfile.mkdtemp(prefix="platform-stack-"))
+    path.chmod(0o755)
+    try:
+        yield path / "var"
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

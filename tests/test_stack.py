@@ -1,9 +1,8 @@
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.stack import Stack, running_stack
+from tests.stack import Stack, private_var_dir, running_stack
 
 SERVICES = ["gateway", "market-data", "index", "trading", "portfolio", "export"]
 
@@ -26,9 +25,10 @@ def _group_alive(pgid: int) -> bool:
 
 
 @pytest.mark.e2e
-def test_make_down_leaves_no_process_behind(tmp_path: Path) -> None:
-    with running_stack(tmp_path / "var") as started:
-        pids = [int(p.read_text()) for p in (started.var_dir / "run").glob("*.pid")]
-        assert len(pids) >= 13
-    assert not any(_group_alive(pid) for pid in pids)
-    assert not list((tmp_path / "var" / "run").glob("*.pid"))
+def test_make_down_leaves_no_process_behind() -> None:
+    with private_var_dir() as var_dir:
+        with running_stack(var_dir):
+            pids = [int(p.read_text()) for p in (var_dir / "run").glob("*.pid")]
+            assert len(pids) >= 13
+        assert not any(_group_alive(pid) for pid in pids)
+        assert not list((var_dir / "run").glob("*.pid"))

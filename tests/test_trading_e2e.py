@@ -1,0 +1,143 @@
+"""Trading, portfolio and market data through nginx with the real alpaca-py clients."""
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TypeVar
+
+import httpx
+import pytest
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
+from alpaca.data.timeframe import TimeFrame
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import (
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    ReplaceOrderRequest,
+)
+
+from tests.stack import Stack
+
+pytestmark = pytest.mark.e2e
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def trading_client(stack: Stack, user: str) -> TradingClient:
+    key = stack.keys[user]
+    return TradingClient(key["key_id"], key["secret"], paper=True, url_override=stack.url)
+
+
+def largest_symbol(stack: Stack) -> str:
+    with stack.client() as client:
+        securities = client.get("/securities", params={"limit": 1}).json()["securities"]
+    return str(securities[0]["symbol"])
+
+
+def test_alpaca_data_client_reads_bars_and_latest_trades_through_the_gateway(
+    stack: Stack,
+) -> None:
+    symbol = largest_symbol(stack)
+    client = StockHistoricalDataClient("unused", "unused", url_override=stack.url)
+
+    bars = client.get_stock_bars(
+        StockBarsRequest(symbol_or_symbols=symbol, timeframe=TimeFrame.Day)
+    )
+    latest = client.get_stock_latest_trade(StockLatestTradeRequest(symbol_or_symbols=symbol))
+
+    assert len(bars[symbol]) > 0
+    assert latest[symbol].price > 0
+
+
+def test_a_market_buy_fills_and_becomes_a_position_with_matching_cash(stack: Stack) -> None:
+    client = trading_client(stack, "alice")
+    symbol = largest_symbol(stack)
+
+    order = client.submit_order(
+        MarketOrderRequest(symbol=symbol, qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    filled = eventually(
+        lambda: (o := client.get_order_by_id(order.id)).status == OrderStatus.FILLED and o,
+        "the market buy to fill",
+    )
+    position = eventually(
+        lambda: next((p for p in client.get_all_positions() if p.symbol == symbol), None),
+        "the position to reach the portfolio",
+    )
+    account = client.get_account()
+
+    assert position.qty == "2"
+    assert Decimal(position.avg_entry_price) == Decimal(filled.filled_avg_price)
+    assert Decimal(account.cash) == Decimal("100000") - 2 * Decimal(filled.filled_avg_price)
+    assert client.get_open_position(symbol).symbol == symbol
+
+
+def test_resting_orders_list_replace_and_cancel_through_the_gateway(stack: Stack) -> None:
+    client = trading_client(stack, "alice")
+    symbol = largest_symbol(stack)
+    request = LimitOrderRequest(
+        symbol=symbol,
+        qty=1,
+        side=OrderSide.BUY,
+        time_in_force=TimeInForce.GTC,
+        limit_price=1.00,
+        client_order_id="e2e-rest-1",
+    )
+
+    placed = client.submit_order(request)
+    again = client.submit_order(request)
+    by_client_id = client.get_order_by_client_id("e2e-rest-1")
+    listed = client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, symbols=[symbol]))
+    replaced = client.replace_order_by_id(placed.id, ReplaceOrderRequest(limit_price=1.5))
+    client.cancel_order_by_id(replaced.id)
+    second = client.submit_order(request.model_copy(update={"client_order_id": "e2e-rest-2"}))
+    canceled = client.cancel_orders()
+
+    assert again.id == placed.id
+    assert by_client_id.id == placed.id
+    assert placed.id in {o.id for o in listed}
+    assert client.get_order_by_id(placed.id).status == OrderStatus.REPLACED
+    assert client.get_order_by_id(replaced.id).status == OrderStatus.CANCELED
+    assert second.id in {c.id for c in canceled}
+
+
+def test_portfolio_cash_and_positions_reconcile_with_the_brokers_ledger(stack: Stack) -> None:
+    client = trading_client(stack, "alice")
+    account = client.get_account()
+    ledger_url = (
+        f"http://127.0.0.1:{stack.gateway_port + 4}/internal/accounts/{account.account_number}"
+    )
+
+    def reconciled() -> dict | None:
+        ledger = httpx.get(ledger_url, timeout=10).json()
+        positions = {p.symbol: Decimal(p.qty) for p in client.get_all_positions()}
+        holdings = {h["symbol"]: Decimal(h["qty"]) for h in ledger["holdings"] if Decimal(h["qty"])}
+        cash = Decimal(client.get_account().cash)
+        return ledger if positions == holdings and cash == Decimal(ledger["cash"]) else None
+
+    assert eventually(reconciled, "portfolio to match trading")
+
+
+def test_another_users_orders_and_positions_are_invisible(stack: Stack) -> None:
+    alice, bob = trading_client(stack, "alice"), trading_client(stack, "bob")
+    alices = alice.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))
+
+    assert alices
+    assert not {o.id for o in bob.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL))} & {
+        o.id for o in alices
+    }
+    with stack.client("bob") as client:
+        assert client.get(f"/v2/orders/{alices[0].id}").status_code == 404
+    assert bob.get_all_positions() == []
