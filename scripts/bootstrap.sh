@@ -40,6 +40,8 @@ ensure_system_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v jq >/dev/null 2>&1 || missing+=(jq)          # the README's curl examples use it
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl) # self-signed TLS certificate script
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
   # Debian's nginx package starts a system nginx on port 80; ours runs privately, so that
   # one is left as it is.
