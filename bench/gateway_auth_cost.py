@@ -4,23 +4,32 @@ Both routes reach the same tiny upstream (it answers fixed bytes), in the same r
 difference is nginx's auth subrequest to the edge app (cached key verification).
 Target: private >= 60% of public.
 
-    uv run python bench/gateway_auth_cost.py [--seconds 5] [--concurrency 32]
+    uv run python bench/gateway_auth_cost.py [--seconds 5] [--connections 32] [--rounds 3]
+        [--nginx-auth-cache SECONDS] [--workers auto|N]
+
+The load comes from wrk when installed (else a Python asyncio generator, with a message).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gateway_common import bench_stack, make_key
+from gateway_common import (
+    LoadResult,
+    bench_stack,
+    cpu_seconds,
+    load_average,
+    load_tool,
+    make_key,
+    run_load,
+)
 
 BODY = b'{"ok":true}'
 
@@ -33,56 +42,28 @@ async def upstream(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": BODY})
 
 
-async def _one_connection(
-    host: str, port: int, request: bytes, deadline: float, counts: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        while time.monotonic() < deadline:
-            writer.write(request)
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:  # nginx closes after keepalive_requests
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
-                continue
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            counts[0 if status == 200 else 1] += 1
-    finally:
-        writer.close()
-
-
-async def load(url: str, headers: dict[str, str], seconds: float, concurrency: int) -> float:
-    """A minimal keep-alive HTTP/1.1 load generator (httpx's pool is the bottleneck at 32)."""
-    parts = urlsplit(url)
-    lines = [f"GET {parts.path} HTTP/1.1", f"Host: {parts.netloc}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    counts = [0, 0]
-    started = time.monotonic()
-    deadline = started + seconds
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    await asyncio.gather(
-        *(_one_connection(host, port, request, deadline, counts) for _ in range(concurrency))
-    )
-    if counts[1]:
-        print(f"  ({counts[1]} non-200 answers on {url})")
-    return counts[0] / (time.monotonic() - started)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--nginx-auth-cache",
+        type=float,
+        default=None,
+        help="seconds nginx keeps auth_request answers (default: the gateway's setting)",
+    )
+    parser.add_argument("--workers", default=None, help="nginx worker_processes (default: setting)")
     args = parser.parse_args()
     from shared.testing.processes import free_port, running_process
 
+    nginx_settings: dict[str, object] = {}
+    if args.nginx_auth_cache is not None:
+        nginx_settings["nginx_auth_cache_seconds"] = args.nginx_auth_cache
+    if args.workers is not None:
+        nginx_settings["nginx_worker_processes"] = args.workers
+    print(f"load generator: {load_tool()}; load average before: {load_average()}")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         argv = [
@@ -100,26 +81,51 @@ def main() -> None:
         ]
         with (
             running_process(argv, port=port, log_path=Path(tmp) / "upstream.log"),
-            bench_stack(Path(tmp), upstream_url=f"http://127.0.0.1:{port}") as stack,
+            bench_stack(
+                Path(tmp), upstream_url=f"http://127.0.0.1:{port}", nginx_settings=nginx_settings
+            ) as stack,
         ):
             key_id, secret = make_key(stack, "bench-user")
             key = {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret}
             base = stack.nginx.url
-            asyncio.run(load(f"{base}/v2/account", key, 1.0, 4))  # warm-up
-            public: list[float] = []
-            private: list[float] = []
+            for line in stack.nginx.config.splitlines():
+                if "worker_processes" in line or "proxy_cache_valid" in line:
+                    print("nginx:", line.strip())
+            run_load(f"{base}/v2/account", key, seconds=1.0, connections=4)  # warm-up
+            public: list[LoadResult] = []
+            private: list[LoadResult] = []
+            edge_cpu: list[float] = []
+            loads: list[str] = []
+            common = {"seconds": args.seconds, "connections": args.connections}
             for _ in range(args.rounds):
-                public.append(
-                    asyncio.run(load(f"{base}/securities", {}, args.seconds, args.concurrency))
-                )
-                private.append(
-                    asyncio.run(load(f"{base}/v2/account", key, args.seconds, args.concurrency))
-                )
-    best_public, best_private = max(public), max(private)
-    rounds_public, rounds_private = [round(v) for v in public], [round(v) for v in private]
-    print(f"public route (no auth_request): {best_public:8.0f} requests/s  {rounds_public}")
-    print(f"private route (auth_request):   {best_private:8.0f} requests/s  {rounds_private}")
-    print(f"private / public: {best_private / best_public:.0%} (target >= 60%)")
+                public.append(run_load(f"{base}/securities", threads=args.threads, **common))
+                before = cpu_seconds(stack.edge_pid)
+                private.append(run_load(f"{base}/v2/account", key, threads=args.threads, **common))
+                used = cpu_seconds(stack.edge_pid) - before
+                edge_cpu.append(used / max(1, private[-1].requests) * 1e6)
+                loads.append(load_average())
+    best_public = max(public, key=lambda r: r.rate)
+    best_private = max(private, key=lambda r: r.rate)
+    print(f"{args.connections} connections, {args.seconds:g} s per run, best of {args.rounds}:")
+    print(f"public route (no auth_request): {best_public.line()}")
+    print(f"private route (auth_request):   {best_private.line()}")
+    print(
+        f"edge app CPU per private request: {statistics.median(edge_cpu):.0f} µs (median of"
+        " rounds; near 0 when nginx answers the auth subrequest from its cache)"
+    )
+    print("per round (public / private req/s):")
+    ratios = []
+    for number, (pub, priv, load) in enumerate(zip(public, private, loads, strict=True), 1):
+        ratios.append(priv.rate / pub.rate)
+        print(
+            f"  {number}: {pub.rate:8,.0f} / {priv.rate:8,.0f} = {ratios[-1]:4.0%}"
+            f"  (load average {load})"
+        )
+    ratio = best_private.rate / best_public.rate
+    print(
+        f"private / public: {ratio:.0%} best vs best, median of rounds"
+        f" {statistics.median(ratios):.0%} (target >= 60%)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -175,6 +178,7 @@ class Stack:
     settings: GatewaySettings
     upstreams: dict[str, str]
     engine: Engine
+    nginx_config: str = ""
     users: dict[str, str] = field(default_factory=dict)
 
     def user(self, name: str) -> str:
@@ -246,11 +250,35 @@ def stack_upstreams(
 
 
 @pytest.fixture(scope="session")
+def auth_cache_root() -> Iterator[Path]:
+    """Where the test nginx instances keep their auth caches: on tmpfs like the default, in
+    a directory their workers can enter (nobody's, when root starts nginx), removed after."""
+    base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    root = Path(tempfile.mkdtemp(prefix="gateway-tests-", dir=base))
+    root.chmod(0o711)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def gateway_nginx(private_nginx_factory: Any, auth_cache_root: Path) -> Callable[..., Any]:
+    """private_nginx_factory with an auth cache directory of its own under auth_cache_root."""
+
+    def start(**settings: Any) -> Any:
+        settings.setdefault("nginx_auth_cache_dir", auth_cache_root / uuid.uuid4().hex)
+        return private_nginx_factory(**settings)
+
+    return start
+
+
+@pytest.fixture(scope="session")
 def stack(
-    stack_upstreams: tuple[GatewaySettings, dict[str, str]], private_nginx_factory: Any
+    stack_upstreams: tuple[GatewaySettings, dict[str, str]], gateway_nginx: Callable[..., Any]
 ) -> Stack:
     settings, upstreams = stack_upstreams
-    nginx = private_nginx_factory(
+    nginx = gateway_nginx(
         nginx_rate_per_key=2000,
         nginx_burst_per_key=2000,
         nginx_rate_per_addr=5000,
@@ -259,5 +287,9 @@ def stack(
         **_upstream_settings(upstreams),
     )
     return Stack(
-        url=nginx.url, settings=settings, upstreams=upstreams, engine=open_database(settings)
+        url=nginx.url,
+        settings=settings,
+        upstreams=upstreams,
+        engine=open_database(settings),
+        nginx_config=nginx.config,
     )

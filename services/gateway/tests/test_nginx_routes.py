@@ -137,16 +137,66 @@ def test_a_bearer_token_works_like_the_alpaca_headers(stack: Stack) -> None:
     assert answer.json()["user_id"] == stack.users["bearer-user"]
 
 
-def test_a_revoked_key_is_refused_on_the_next_request(stack: Stack) -> None:
+def revocation_bound(stack: Stack) -> float:
+    """nginx keeps a 200 while the whole second it expires in has not passed: a revoked key
+    can pass for less than NGINX_AUTH_CACHE_SECONDS + 1 s, plus the pub/sub delivery to the
+    edge app (slack for a busy 2-core machine)."""
+    return stack.settings.nginx_auth_cache_seconds + 1 + 1.5
+
+
+def refused_within(client: httpx.Client, headers: dict[str, str], seconds: float) -> float:
+    """Seconds until GET /v2/account with these headers stops answering 200 (fails after)."""
+    started = time.monotonic()
+    while (answer := client.get("/v2/account", headers=headers)).status_code == 200:
+        assert time.monotonic() - started < seconds, f"still accepted after {seconds} s"
+        time.sleep(0.02)
+    assert answer.status_code == 401, answer.text
+    return time.monotonic() - started
+
+
+def test_a_revoked_key_is_refused_within_nginxs_auth_cache_time(stack: Stack) -> None:
+    seconds = stack.settings.nginx_auth_cache_seconds
+    assert f"proxy_cache_valid 200 {seconds}s;" in stack.nginx_config  # the cache is on
     key = stack.key("soon-revoked")
     with stack.client() as client:
-        assert client.get("/v2/account", headers=key).status_code == 200
+        for _ in range(5):  # answered from nginx's cache after the first
+            assert client.get("/v2/account", headers=key).status_code == 200
         stack.revoke(key)
-        deadline = time.monotonic() + 2
-        while client.get("/v2/account", headers=key).status_code == 200:
-            assert time.monotonic() < deadline, "revocation did not take effect"
-            time.sleep(0.05)
+        refused_within(client, key, revocation_bound(stack))
         assert client.get("/v2/account", headers=key).status_code == 401
+
+
+def test_nginxs_auth_cache_keys_on_the_secret_and_the_scope_and_keeps_identities_apart(
+    stack: Stack,
+) -> None:
+    reader, other = stack.key("cache-reader", "read"), stack.key("cache-other")
+    wrong = {**reader, "APCA-API-SECRET-KEY": reader["APCA-API-SECRET-KEY"][:-1] + "x"}
+    with stack.client() as client:
+        for _ in range(3):
+            mine = client.get("/v2/account", headers=reader)
+            theirs = client.get("/v2/account", headers=other)
+            assert mine.json()["user_id"] == stack.users["cache-reader"]
+            assert theirs.json()["user_id"] == stack.users["cache-other"]
+        assert client.get("/v2/account", headers=wrong).status_code == 401
+        alone = {"APCA-API-KEY-ID": reader["APCA-API-KEY-ID"]}
+        assert client.get("/v2/account", headers=alone).status_code == 401
+        assert client.post("/v2/orders", json={}, headers=reader).status_code == 403
+        assert client.get("/admin/users", headers=reader).status_code == 403
+        assert client.get("/admin/keys", headers=reader).status_code == 403
+
+
+def test_a_credential_header_sent_twice_is_refused(stack: Stack) -> None:
+    good, other = stack.key("twice-a"), stack.key("twice-b")
+    headers = [
+        ("APCA-API-KEY-ID", other["APCA-API-KEY-ID"]),
+        ("APCA-API-KEY-ID", good["APCA-API-KEY-ID"]),
+        ("APCA-API-SECRET-KEY", "guess"),
+        ("APCA-API-SECRET-KEY", good["APCA-API-SECRET-KEY"]),
+    ]
+    with stack.client() as client:
+        answer = client.get("/v2/account", headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["message"] == "send each credential header once"
 
 
 def test_internal_and_unknown_paths_are_json_404s(stack: Stack) -> None:
@@ -228,9 +278,9 @@ def test_oversize_bodies_get_a_json_413(stack: Stack) -> None:
 
 
 def test_rate_limits_answer_429_with_retry_after_and_let_the_allowed_rate_through(
-    stack: Stack, private_nginx_factory: Any
+    stack: Stack, gateway_nginx: Any
 ) -> None:
-    limited = private_nginx_factory(
+    limited = gateway_nginx(
         nginx_rate_per_key=5,
         nginx_burst_per_key=5,
         nginx_rate_per_addr=1000,
@@ -254,12 +304,10 @@ def test_rate_limits_answer_429_with_retry_after_and_let_the_allowed_rate_throug
 
 
 def test_an_unreachable_edge_app_fails_closed_with_a_json_503(
-    stack: Stack, private_nginx_factory: Any
+    stack: Stack, gateway_nginx: Any
 ) -> None:
     upstreams = {**stack.upstreams, "gateway": "http://127.0.0.1:9"}
-    broken = private_nginx_factory(
-        **{f"{k.replace('-', '_')}_url": v for k, v in upstreams.items()}
-    )
+    broken = gateway_nginx(**{f"{k.replace('-', '_')}_url": v for k, v in upstreams.items()})
     key = stack.key("edge-down")
     with httpx.Client(base_url=broken.url, timeout=10) as client:
         answer = client.get("/v2/account", headers=key)
@@ -288,11 +336,11 @@ def test_the_admin_api_needs_the_admin_scope_and_manages_users_and_keys(stack: S
         assert "secret" not in listed[0]
         revoked = client.delete(f"/admin/keys/{new['APCA-API-KEY-ID']}", headers=admin)
         assert revoked.status_code == 204
-        assert client.get("/v2/account", headers=new).status_code == 401
+        refused_within(client, new, revocation_bound(stack))
 
 
 def test_the_tls_server_uses_the_script_made_certificate_and_sends_hsts(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, auth_cache_root: Path
 ) -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "make-cert.sh"
     subprocess.run(["sh", str(script)], env={**os.environ, "VAR_DIR": str(tmp_path)}, check=True)
@@ -300,7 +348,12 @@ def test_the_tls_server_uses_the_script_made_certificate_and_sends_hsts(
     upstreams = {f"{k.replace('-', '_')}_url": v for k, v in stack.upstreams.items()}
     trust = ssl.create_default_context(cafile=str(tmp_path / "nginx" / "tls" / "cert.pem"))
     with (
-        private_nginx(tmp_path, gateway_tls_port=tls_port, **upstreams) as nginx,
+        private_nginx(
+            tmp_path,
+            gateway_tls_port=tls_port,
+            nginx_auth_cache_dir=auth_cache_root / "tls",
+            **upstreams,
+        ) as nginx,
         httpx.Client(verify=trust, timeout=10) as client,
     ):
         secure = client.get(f"https://127.0.0.1:{tls_port}/securities")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from shared.settings import Environment, ServiceName, ServiceSettings
@@ -42,7 +45,14 @@ class GatewaySettings(ServiceSettings):
     nginx_rate_per_addr: int = Field(default=100, ge=1, description="requests/s per client")
     nginx_burst_per_addr: int = Field(default=200, ge=0)
     nginx_max_body: str = "1m"
-    nginx_worker_processes: int = Field(default=1, ge=1)
+    nginx_worker_processes: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
+    # Seconds nginx keeps a successful auth_request answer (keyed by the credentials and the
+    # scope the request needs). A revoked key may pass for less than this + 1 s (nginx counts
+    # whole seconds); 0 turns it off.
+    nginx_auth_cache_seconds: int = Field(default=1, ge=0, le=60)
+    # Where that cache lives: default a 0700 directory on tmpfs (/dev/shm) when there is one,
+    # since nginx writes the cache key (which holds the secret) into each entry's file.
+    nginx_auth_cache_dir: Path | None = None
 
     @model_validator(mode="after")
     def _pepper_is_safe(self) -> GatewaySettings:
@@ -74,6 +84,16 @@ class GatewaySettings(ServiceSettings):
 
     def nginx_prefix(self) -> Path:
         return self.var_dir / "nginx"
+
+    def nginx_auth_cache_path(self) -> Path:
+        """The auth cache directory: one per nginx prefix, in memory when /dev/shm exists."""
+        if self.nginx_auth_cache_dir is not None:
+            return self.nginx_auth_cache_dir
+        shm = Path("/dev/shm")  # noqa: S108 - prepare_auth_cache refuses a planted dir
+        if shm.is_dir() and os.access(shm, os.W_OK):
+            digest = hashlib.sha256(str(self.nginx_prefix().resolve()).encode()).hexdigest()
+            return shm / f"gateway-auth-{os.getuid()}-{digest[:16]}"
+        return self.nginx_prefix() / "auth-cache"
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "gateway.sqlite"

@@ -25,7 +25,16 @@ from gateway.domain.keys import (
 
 CHECK_PATH = "/auth/check"
 MISSING = "authentication required: send APCA-API-KEY-ID and APCA-API-SECRET-KEY"
+REPEATED = "send each credential header once"
+CREDENTIAL_HEADERS = (b"apca-api-key-id", b"apca-api-secret-key", b"authorization")
 Answer = tuple[int, list[tuple[bytes, bytes]]]
+
+
+def _repeats_credentials(raw: list[tuple[bytes, bytes]]) -> bool:
+    """True when a credential header comes twice: nginx's auth cache keys on the first
+    value, this app would read the last one, and the two must never disagree."""
+    names = [name for name, _ in raw if name in CREDENTIAL_HEADERS]
+    return len(names) != len(set(names))
 
 
 def _denied(status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
@@ -76,7 +85,10 @@ class AuthCheckFastPath:
         container: Container = scope["app"].state.container
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
-            status, extra, body = await evaluate(container, headers)
+            if _repeats_credentials(scope["headers"]):
+                status, extra, body = _denied(401, REPEATED)
+            else:
+                status, extra, body = await evaluate(container, headers)
         except Exception:  # fail closed: nginx turns any non-2xx/401/403 into a denial
             status, extra, body = 503, [], b'{"code":50300000,"message":"auth unavailable"}'
         response_headers: list[Any] = [

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared.settings import ServiceName
 
-from gateway.domain.access import ROUTES, Access, Route
+from gateway.domain.access import READ_METHODS, ROUTES, Access, Route
 from gateway.settings import GatewaySettings
 
 IDENTITY = ("X-User-Id", "X-User-Name", "X-Key-Id", "X-Scopes")
@@ -45,6 +47,15 @@ PROXY_COMMON = (
 )
 
 
+AUTH_CACHE_ZONE = "gateway_auth"
+# What an /auth/check answer depends on besides the credentials: the scope the request needs
+# (domain.access.required_scope: /admin/ paths need admin, read methods read, others trade).
+# "|" separates the parts; any string equal to a cached key contains that key's secret.
+AUTH_CACHE_KEY = (
+    "$auth_scope_needed|$http_apca_api_key_id|$http_apca_api_secret_key|$http_authorization"
+)
+
+
 def upstream_name(service: ServiceName) -> str:
     return "svc_" + service.value.replace("-", "_")
 
@@ -71,6 +82,25 @@ class NginxConfig:
             f"limit_req zone=per_key burst={s.nginx_burst_per_key} nodelay;",
         ]
 
+    def auth_cache(self) -> str:
+        """The http-level part of the auth cache: its zone and the scope a request needs."""
+        if not self.settings.nginx_auth_cache_seconds:
+            return "    # auth_request answers are not cached (NGINX_AUTH_CACHE_SECONDS=0)."
+        reads = "|".join(sorted(READ_METHODS))
+        inactive = max(10, 2 * self.settings.nginx_auth_cache_seconds)
+        lines = [
+            "# Successful auth_request answers, for NGINX_AUTH_CACHE_SECONDS (see /_auth).",
+            f"proxy_cache_path {self.settings.nginx_auth_cache_path()} levels=1:2"
+            f" keys_zone={AUTH_CACHE_ZONE}:10m max_size=32m inactive={inactive}s"
+            " use_temp_path=off;",
+            'map "$request_method:$request_uri" $auth_scope_needed {',
+            '    "~^[A-Z]+:/admin/" admin;',
+            f'    "~^({reads}):" read;',
+            "    default trade;",
+            "}",
+        ]
+        return _block(lines, 4)
+
     def upstreams(self) -> str:
         lines: list[str] = []
         for service in ServiceName:
@@ -78,6 +108,9 @@ class NginxConfig:
                 f"upstream {upstream_name(service)} {{",
                 f"    server {_host_port(self.settings.url_of(service))};",
                 "    keepalive 64;",
+                "    keepalive_requests 100000;",
+                # Below uvicorn's 5 s idle timeout: nginx drops an idle connection first.
+                "    keepalive_timeout 4s;",
                 "}",
             ]
         return _block(lines, 4)
@@ -120,7 +153,7 @@ class NginxConfig:
         return [f"location {match} {{", *["    " + line for line in body], "}"]
 
     def auth_location(self, name: str, mode: str) -> list[str]:
-        return [
+        lines = [
             f"location = {name} {{",
             "    internal;",
             f"    proxy_pass http://{upstream_name(ServiceName.GATEWAY)}/auth/check;",
@@ -133,8 +166,20 @@ class NginxConfig:
             f"    proxy_set_header X-Auth-Mode {mode};",
             "    proxy_connect_timeout 2s;",
             "    proxy_read_timeout 5s;",
-            "}",
         ]
+        seconds = self.settings.nginx_auth_cache_seconds
+        if seconds and mode == "required":
+            # Only 200s are kept (a refusal is never cached), never served stale, and one
+            # request per key asks the edge app while the others wait for its answer.
+            lines += [
+                f"    proxy_cache {AUTH_CACHE_ZONE};",
+                f'    proxy_cache_key "{AUTH_CACHE_KEY}";',
+                f"    proxy_cache_valid 200 {seconds}s;",
+                "    proxy_cache_lock on;",
+                "    proxy_cache_lock_timeout 5s;",
+                "    proxy_ignore_headers Cache-Control Expires Set-Cookie Vary X-Accel-Expires;",
+            ]
+        return [*lines, "}"]
 
     def error_locations(self) -> list[str]:
         # An auth service that fails is a 500 inside nginx: answer 503 (fail closed).
@@ -214,6 +259,7 @@ class NginxConfig:
             "bind_host": s.bind_host,
             "port": str(s.gateway_port),
             "upstreams": self.upstreams(),
+            "auth_cache": self.auth_cache(),
             "server_body": body,
             "tls_server": self.tls_server(body),
         }
@@ -227,7 +273,48 @@ def render_nginx(settings: GatewaySettings, out: Path | None = None) -> Path:
     prefix = settings.nginx_prefix()
     for sub in ("temp", "logs"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
+    if settings.nginx_auth_cache_seconds:
+        cache = settings.nginx_auth_cache_path()
+        if settings.nginx_auth_cache_dir is None and cache.parent != prefix:
+            # The default, shared tmpfs: note whose cache it is, drop those of gone prefixes.
+            sweep_orphaned_auth_caches(cache.parent, cache.name.rsplit("-", 1)[0] + "-")
+            prepare_auth_cache(cache)
+            cache.with_name(cache.name + ".prefix").write_text(str(prefix.resolve()))
+        else:
+            prepare_auth_cache(cache)
     target = out or prefix / "nginx.conf"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(NginxConfig(settings).render())
     return target
+
+
+def prepare_auth_cache(path: Path) -> None:
+    """A fresh, empty directory only we can read: entries hold secrets, and none of them
+    outlives a restart. Refuses a symlink, or a directory another user made (say in
+    /dev/shm, before us); root starts afresh, since nginx gives the directory to its
+    worker user."""
+    if path.is_symlink():
+        raise RuntimeError(f"refusing the auth cache directory {path}: it is a symlink")
+    if path.exists():
+        if path.stat().st_uid != os.getuid() and os.getuid() != 0:
+            raise RuntimeError(f"refusing the auth cache directory {path}: another user owns it")
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700)
+
+
+def sweep_orphaned_auth_caches(directory: Path, stem: str) -> None:
+    """Remove our auth caches (``<stem>*``, one uid's) whose nginx prefix no longer exists:
+    a stack in a deleted temp dir cannot be running, and its entries hold secrets."""
+    for marker in directory.glob(f"{stem}*.prefix"):
+        try:
+            if marker.is_symlink() or marker.stat().st_uid != os.getuid():
+                continue
+            if Path(marker.read_text().strip()).is_dir():
+                continue
+            cache = marker.with_suffix("")
+            if cache.is_dir() and not cache.is_symlink():
+                shutil.rmtree(cache, ignore_errors=True)
+            marker.unlink(missing_ok=True)
+        except OSError:
+            continue
