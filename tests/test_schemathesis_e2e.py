@@ -31,23 +31,6 @@ MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"))
 EXCLUDED = {("DELETE", "/v2/orders"), ("DELETE", "/v2/positions")}
 
 
-# Known, routed to the gateway (see the report): nginx's workers run as `nobody` when nginx is
-# started as root, and cannot open their client-body temp file when VAR_DIR sits under a 0700
-# directory (pytest's tmp dirs); any body over client_body_buffer_size (8 KB) then gets
-# nginx's own 500, shown as 503 "internal error".
-NGINX_BODY_BUFFER = 8 * 1024
-KNOWN_BODY_BUG = "nginx cannot buffer request bodies over 8 KB to its temp dir (gateway bug)"
-
-
-def is_known_body_bug(finding: Finding) -> bool:
-    body = (finding.sent or {}).get("body") or ""
-    return (
-        finding.status == 503
-        and "internal error" in finding.response
-        and len(body.encode()) > NGINX_BODY_BUFFER
-    )
-
-
 @dataclass(frozen=True)
 class Finding:
     operation: str
@@ -197,10 +180,7 @@ def test_no_operation_answers_5xx_or_breaks_its_documented_schema_under_generate
     print(f"statuses: {dict(sorted(tally.items()))}")
     assert tested >= 40
     assert tally[200] > 0
-    unknown = [finding for finding in findings if not is_known_body_bug(finding)]
-    assert not unknown, "\n".join(map(str, unknown)) + server_side_errors(stack)
-    if findings:
-        pytest.xfail(f"{KNOWN_BODY_BUG}: {len(findings)} cases, e.g. {findings[0].request[:80]}")
+    assert not findings, "\n".join(map(str, findings)) + server_side_errors(stack)
 
 
 def server_side_errors(stack: Stack) -> str:
@@ -219,7 +199,6 @@ def server_side_errors(stack: Stack) -> str:
     return "\n" + "\n".join(lines)
 
 
-@pytest.mark.xfail(reason=KNOWN_BODY_BUG, strict=False)
 def test_a_json_body_over_nginxs_memory_buffer_gets_a_4xx_not_a_5xx(stack: Stack) -> None:
     with stack.client("alice") as client:
         answer = client.post("/webhooks", json={"url": "https://x.invalid/" + "a" * 20_000})
