@@ -4,7 +4,11 @@ Keys are ``<prefix>:<namespace>:v<version>:<key>``; new data invalidates a whole
 bumping its version (INCR), never by KEYS/SCAN, and old keys age out by TTL. Concurrent misses
 for one key compute once: in-process through a shared future, across processes through a
 short Redis lock that the others wait on. With Redis down, values are computed and served
-anyway, marked ``degraded``.
+anyway, marked ``bypass``.
+
+Each lookup is reported to ``observe(namespace, status)`` when given (e.g.
+:func:`shared.metrics.cache_observer`); a caller that shared another's in-flight computation
+counts as a ``hit``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger("shared.cache")
 
 Compute = Callable[[], Awaitable[bytes]]
+CacheObserver = Callable[[str, str], None]
 _ETAG_LEN = 32
 
 
@@ -46,12 +51,14 @@ class ResponseCache:
         ttl_seconds: int = 3600,
         lock_ms: int = 30_000,
         poll_seconds: float = 0.02,
+        observe: CacheObserver | None = None,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.ttl_seconds = ttl_seconds
         self.lock_ms = lock_ms
         self.poll_seconds = poll_seconds
+        self.observe = observe
         self._inflight: dict[str, asyncio.Future[CachedBytes]] = {}
 
     def _version_key(self, namespace: str) -> str:
@@ -70,20 +77,30 @@ class ResponseCache:
             return -1
 
     async def get_or_compute(self, namespace: str, key: str, compute: Compute) -> CachedBytes:
+        result, counted = await self._get_or_compute(namespace, key, compute)
+        if self.observe is not None:
+            self.observe(namespace, counted)
+        return result
+
+    async def _get_or_compute(
+        self, namespace: str, key: str, compute: Compute
+    ) -> tuple[CachedBytes, str]:
+        """The value, and the status to count (a shared in-flight computation is a hit)."""
         try:
             full_key = f"{self.prefix}:{namespace}:v{await self.version(namespace)}:{key}"
         except RedisError:
             body = await compute()
-            return CachedBytes(body, etag_of(body), "bypass")
+            return CachedBytes(body, etag_of(body), "bypass"), "bypass"
         running = self._inflight.get(full_key)
         if running is not None:
-            return await asyncio.shield(running)
+            shared = await asyncio.shield(running)
+            return shared, "hit" if shared.status == "miss" else shared.status
         future: asyncio.Future[CachedBytes] = asyncio.get_running_loop().create_future()
         self._inflight[full_key] = future
         try:
             result = await self._fetch(full_key, compute)
             future.set_result(result)
-            return result
+            return result, result.status
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters (if any) re-raise it themselves

@@ -15,16 +15,20 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.registry import Collector
 
 from shared.errors import ORJSONResponse, install_error_handlers
 from shared.logs import CORRELATION_HEADER, correlation_id
+from shared.metrics import ScrapeHook, run_scrape_hooks
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class HttpMetrics:
-    """Request rate and latency per route, in a registry owned by the app (no globals)."""
+    """Request rate and latency per route, in a registry owned by the app (no globals).
+
+    Services add their own collectors and async scrape hooks with :mod:`shared.metrics`."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -40,6 +44,14 @@ class HttpMetrics:
             ["method", "route"],
             registry=self.registry,
         )
+        self.refresh_errors = Counter(
+            "metrics_refresh_errors_total",
+            "Metrics sources that failed or timed out while a scrape refreshed them",
+            ["source"],
+            registry=self.registry,
+        )
+        self.collectors: dict[str, Collector] = {}
+        self.scrape_hooks: dict[str, ScrapeHook] = {}
 
 
 def create_service_app(
@@ -90,6 +102,7 @@ def create_service_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
+        await run_scrape_hooks(metrics)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

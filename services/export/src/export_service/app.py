@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from shared.bus import SqlOutboxStore
 from shared.clock import Clock
+from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
@@ -23,6 +25,7 @@ def create_app(settings: ExportSettings | None = None, *, clock: Clock | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, clock=clock)
         app.state.container = container
+        register_bus_metrics(app, container.redis, [], SqlOutboxStore(container.engine))
         if settings.export_background_in_api:
             app.state.job_runner = container.start_background()
         try:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from shared.bus import SqlOutboxStore
+from shared.metrics import register_bus_metrics, register_collector
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
@@ -15,6 +17,7 @@ from gateway.api.auth import AuthCheckFastPath
 from gateway.background import start_background, stop_background
 from gateway.bootstrap import Container, bootstrap
 from gateway.settings import GatewaySettings
+from gateway.streaming.metrics import HubCollector
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -24,6 +27,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings)
         app.state.container = container
+        register_bus_metrics(app, container.redis, [], SqlOutboxStore(container.engine))
+        register_collector(app, "websockets", HubCollector(container.hub))
         stop = asyncio.Event()
         tasks = start_background(container, stop, relay=settings.run_outbox_relay)
         try:

@@ -12,9 +12,12 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI, Request
 from shared.errors import ORJSONResponse, error_response
+from shared.events import Streams
+from shared.metrics import cache_observer, register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
+from index_service.adapters.store import CONSUMER_GROUP
 from index_service.api.routes import router
 from index_service.bootstrap import Container, bootstrap
 from index_service.domain.model import InvalidRequest, NoData
@@ -32,6 +35,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, market_data_transport=market_data_transport)
         app.state.container = container
+        container.cache.observe = cache_observer(app)
+        register_bus_metrics(
+            app, container.redis, [(Streams.BARS, CONSUMER_GROUP)], container.store.outbox()
+        )
         container.start_background()
         try:
             yield

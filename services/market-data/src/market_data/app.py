@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from shared.bus import SqlOutboxStore
+from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
@@ -21,6 +23,7 @@ def create_app(settings: MarketDataSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings)
         app.state.container = container
+        register_bus_metrics(app, container.redis, [], SqlOutboxStore(container.engine))
         try:
             yield
         finally:

@@ -41,6 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the HTTP API")
     commands.add_parser("worker", help="run the outbox relay")
     ingest = commands.add_parser("ingest", help="load daily bars from a provider")
+    _ingest_arguments(ingest)
+    scheduled = commands.add_parser(
+        "ingest-schedule", help="run the ingestion every day at --at HH:MM (UTC)"
+    )
+    scheduled.add_argument("--at", required=True, help="time of day, UTC, e.g. 23:30")
+    _ingest_arguments(scheduled)
+    ticks = commands.add_parser("ticks", help="publish live prices to market.ticks")
+    ticks.add_argument("--rate", type=float, default=50.0, help="ticks per second")
+    ticks.add_argument("--seed", type=int, default=7)
+    ticks.add_argument("--replay", action="store_true", help="replay stored closes")
+    ticks.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    ticks.add_argument("--simulate", action="store_true", help="simulate even with a Finnhub key")
+    return parser
+
+
+def _ingest_arguments(ingest: argparse.ArgumentParser) -> None:
     ingest.add_argument("--provider", required=True, help="synthetic, file, yahoo or finnhub")
     ingest.add_argument("--start", type=iso_date)
     ingest.add_argument("--end", type=iso_date)
@@ -51,13 +67,6 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--symbols", nargs="+", default=[], help="limit to these tickers")
     ingest.add_argument("--seed", type=int, default=42, help="synthetic: random seed")
     ingest.add_argument("--securities", type=int, default=600, help="synthetic: universe size")
-    ticks = commands.add_parser("ticks", help="publish live prices to market.ticks")
-    ticks.add_argument("--rate", type=float, default=50.0, help="ticks per second")
-    ticks.add_argument("--seed", type=int, default=7)
-    ticks.add_argument("--replay", action="store_true", help="replay stored closes")
-    ticks.add_argument("--duration", type=float, default=None, help="stop after N seconds")
-    ticks.add_argument("--simulate", action="store_true", help="simulate even with a Finnhub key")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         worker_main()
     elif args.command == "ingest":
         sys.exit(ingest_main(args))
+    elif args.command == "ingest-schedule":
+        from market_data.schedule import schedule_main
+
+        sys.exit(schedule_main(args, ingest_main))
     elif args.command == "ticks":
         from market_data.tick_feed import ticks_main
 

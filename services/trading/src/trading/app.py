@@ -6,17 +6,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from shared.bus import SqlOutboxStore
 from shared.clock import Clock
 from shared.errors import ORJSONResponse, error_response
+from shared.events import Streams
+from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
 from trading.adapters.market_data import MarketDataUnavailable, SymbolDirectory
+from trading.adapters.metrics import register_trading_metrics
 from trading.api import internal, orders
 from trading.bootstrap import Container, bootstrap, strategy_services
 from trading.domain.orders import OrderRefused
 from trading.settings import TradingSettings
 from trading.strategies.api import router as strategies_router
+from trading.strategies.live import GROUP as STRATEGIES_GROUP
+from trading.worker import GROUP
+
+# What the worker reads (see trading.worker), reported at /metrics.
+CONSUMED = [
+    (Streams.TICKS, GROUP),
+    (Streams.ACCOUNTS, GROUP),
+    (Streams.ALERTS, GROUP),
+    (Streams.TICKS, STRATEGIES_GROUP),
+]
 
 
 def create_app(
@@ -32,6 +46,8 @@ def create_app(
         container = bootstrap(settings, clock=clock, symbols=symbols)
         app.state.container = container
         app.state.strategies = strategy_services(container)
+        register_bus_metrics(app, container.redis, CONSUMED, SqlOutboxStore(container.engine))
+        register_trading_metrics(app, container.engine)
         try:
             yield
         finally:

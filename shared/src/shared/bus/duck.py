@@ -104,6 +104,11 @@ class DuckDBOutboxStore:
             ).fetchall()
         return [PendingEvent(int(row[0]), str(row[1]), bytes(row[2])) for row in rows]
 
+    def backlog(self) -> int:
+        """Rows not published yet; a read, so it does not wait for the writers' lock."""
+        with _cursor(self.conn, None) as cur:
+            return _count(cur.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+
     def mark_sent(self, row_ids: Sequence[int], at: datetime) -> None:
         with _cursor(self.conn, self.lock) as cur:
             cur.execute(

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -98,6 +98,14 @@ class SqlOutboxStore:
             rows = connection.execute(query).all()
             connection.rollback()
         return [PendingEvent(row.id, row.stream, bytes(row.data)) for row in rows]
+
+    def backlog(self) -> int:
+        """Rows not published yet (for the ``outbox_backlog`` metric); uses ix_outbox_unsent."""
+        query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        with readonly(self.engine).connect() as connection:
+            count = connection.execute(query).scalar_one()
+            connection.rollback()
+        return int(count)
 
     def mark_sent(self, row_ids: Sequence[int], at: datetime) -> None:
         with self.engine.begin() as connection:

@@ -27,9 +27,11 @@ class Hub:
         self._by_user: defaultdict[str, set[Subscriber]] = defaultdict(set)
         self.seq = 0
         self.dropped = 0
+        self.opened = 0  # sockets ever added (for /metrics)
 
     def add(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
+        self.opened += 1
 
     def identify(self, subscriber: Subscriber) -> None:
         if subscriber.user_id is not None:

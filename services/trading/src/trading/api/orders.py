@@ -13,8 +13,9 @@ from shared.errors import ApiError, ORJSONResponse
 from shared.identity import CurrentCaller, TradingCaller
 
 from trading import handlers, queries
+from trading.adapters.metrics import count_order
 from trading.api.schemas import OrderIn, ReplaceIn, order_json
-from trading.domain.orders import Side
+from trading.domain.orders import OrderRefused, Side
 
 router = APIRouter(prefix="/v2", tags=["orders"])
 T = TypeVar("T")
@@ -60,7 +61,14 @@ async def submit_order(
     body: OrderIn, caller: TradingCaller, deps: Deps, request: Request
 ) -> ORJSONResponse:
     """Submit an order (market, limit, stop, stop_limit, trailing_stop; bracket, oco, oto)."""
-    order = await command(request, handlers.submit_order, deps, caller.user_id, body.to_request())
+    try:
+        order = await command(
+            request, handlers.submit_order, deps, caller.user_id, body.to_request()
+        )
+    except OrderRefused:
+        count_order(request, "rejected")
+        raise
+    count_order(request, "accepted")
     return ORJSONResponse(order_json(order))
 
 
