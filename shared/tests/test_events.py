@@ -168,3 +168,28 @@ def test_make_event_keeps_a_given_event_id_so_retries_can_be_deduplicated() -> N
         SAMPLES["AccountOpened"], producer="gw", ts_event=datetime.now(UTC), event_id=event_id
     )
     assert decode(encode(envelope)).event_id == event_id
+
+
+def test_an_event_made_during_a_request_carries_its_correlation_id() -> None:
+    from datetime import UTC, datetime
+
+    from shared.events import IndexBuilt as Built
+    from shared.events import make_event as make
+    from shared.logs import correlation_id
+
+    payload = Built(
+        build_id="b",
+        start_date="2025-06-02",
+        end_date="2025-06-30",
+        data_version=1,
+        sessions=20,
+        first_level="1000",
+        last_level="1043.7",
+    )
+    token = correlation_id.set("trace-7")
+    try:
+        envelope = make(payload, producer="index", ts_event=datetime.now(UTC))
+    finally:
+        correlation_id.reset(token)
+
+    assert envelope.correlation_id == "trace-7"

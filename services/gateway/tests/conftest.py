@@ -79,7 +79,10 @@ def _add_singleton(app: FastAPI, path: str, *, private: bool) -> None:
         return {"user_id": caller.user_id, "identity_seen": _identity_seen(request)}
 
     async def public_view(request: Request) -> dict[str, Any]:
-        return {"identity_seen": _identity_seen(request)}
+        return {
+            "identity_seen": _identity_seen(request),
+            "correlation_id": request.headers.get("X-Correlation-ID"),
+        }
 
     app.add_api_route(path, private_view if private else public_view, methods=["GET"])
 

@@ -128,6 +128,16 @@ def test_identity_headers_sent_by_a_client_are_replaced_on_private_and_stripped_
     assert anonymous.status_code == 401
 
 
+def test_every_request_reaches_its_service_with_a_correlation_id(stack: Stack) -> None:
+    with stack.client() as client:
+        given = client.get("/securities", headers={"X-Correlation-ID": "trace-42"}).json()
+        first = client.get("/securities").json()
+        second = client.get("/securities").json()
+    assert given["correlation_id"] == "trace-42"
+    assert first["correlation_id"]
+    assert first["correlation_id"] != second["correlation_id"]
+
+
 def test_a_bearer_token_works_like_the_alpaca_headers(stack: Stack) -> None:
     key = stack.key("bearer-user")
     token = f"{key['APCA-API-KEY-ID']}:{key['APCA-API-SECRET-KEY']}"

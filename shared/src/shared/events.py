@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.logs import correlation_id as current_correlation
 from shared.money import Amount
 
 
@@ -237,7 +238,8 @@ def make_event(
         ts_event=ts_event,
         ts_init=ts_init or ts_event,
         producer=producer,
-        correlation_id=correlation_id,
+        # The HTTP request's correlation id travels into the events it causes.
+        correlation_id=correlation_id or current_correlation.get(),
         payload=payload.model_dump(mode="json"),
     )
 

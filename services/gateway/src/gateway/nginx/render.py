@@ -43,6 +43,7 @@ PROXY_COMMON = (
     "proxy_set_header X-Real-IP $remote_addr;",
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
+    "proxy_set_header X-Correlation-ID $correlation_id;",
     "proxy_connect_timeout 5s;",
 )
 
