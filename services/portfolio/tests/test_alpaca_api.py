@@ -11,6 +11,7 @@ from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.requests import ClosePositionRequest, GetPortfolioHistoryRequest
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from portfolio.app import create_app
 from portfolio_harness import Publisher, ServerThread, WorkerThread, eventually, make_settings
 from shared.testing.processes import free_port
@@ -39,8 +40,13 @@ class IdentityFromApiKey:
         await self.app(scope, receive, send)
 
 
-def stand_in_trading(orders: list[dict[str, Any]]) -> FastAPI:
+def stand_in_trading(
+    orders: list[dict[str, Any]], reserved: dict[str, str] | None = None
+) -> FastAPI:
+    """Trading's endpoints that portfolio calls; ``reserved``: shares held for open sells
+    (canceling all orders frees them, as trading does)."""
     app = FastAPI()
+    held_back = reserved if reserved is not None else {}
 
     @app.get("/internal/accounts/{account_id}")
     async def account(account_id: str) -> dict[str, Any]:
@@ -50,8 +56,17 @@ def stand_in_trading(orders: list[dict[str, Any]]) -> FastAPI:
             "reserved_cash": "438.5",
             "buying_power": "98000",
             "halted": False,
-            "holdings": [],
+            "holdings": [
+                {"symbol": s, "qty": "0", "reserved_qty": q, "cost_basis": "0"}
+                for s, q in held_back.items()
+            ],
         }
+
+    @app.delete("/v2/orders")
+    async def cancel_all(request: Request) -> Any:
+        orders.append({"cancel_all": True, "user": request.headers.get("x-user-id")})
+        held_back.clear()
+        return JSONResponse([], status_code=207)
 
     @app.post("/v2/orders")
     async def place(request: Request) -> dict[str, Any]:
@@ -83,7 +98,8 @@ def stand_in_trading(orders: list[dict[str, Any]]) -> FastAPI:
 @pytest.fixture
 def stack(var_dir: Path, redis_url: str, publisher: Publisher) -> Iterator[dict[str, Any]]:
     orders: list[dict[str, Any]] = []
-    with ServerThread(stand_in_trading(orders)) as trading:
+    reserved: dict[str, str] = {}
+    with ServerThread(stand_in_trading(orders, reserved)) as trading:
         settings = make_settings(var_dir, redis_url, trading_url=trading.url)
         with WorkerThread(settings), ServerThread(IdentityFromApiKey(create_app(settings))) as api:
             publisher.open_account("alice", "100000")
@@ -96,7 +112,13 @@ def stack(var_dir: Path, redis_url: str, publisher: Publisher) -> Iterator[dict[
             publisher.tick("AAPL", "105")
             publisher.tick("MSFT", "210")
             eventually(lambda: D(alice.get_account().equity) == D("100118.5"))
-            yield {"url": api.url, "orders": orders, "alice": alice, "bob": client(api.url, "bob")}
+            yield {
+                "url": api.url,
+                "orders": orders,
+                "reserved": reserved,
+                "alice": alice,
+                "bob": client(api.url, "bob"),
+            }
 
 
 def dec(*values: Any) -> Any:
@@ -165,6 +187,46 @@ def test_close_position_and_close_all_place_market_orders_through_trading(
         for o in stack["orders"]
     ]
     assert sent[:2] == [("alice", "AAPL", "6", "sell"), ("alice", "MSFT", "2", "sell")]
+
+
+def test_qty_available_is_the_holding_less_what_trading_reserves_for_open_sell_orders(
+    stack: dict[str, Any],
+) -> None:
+    alice: TradingClient = stack["alice"]
+    stack["reserved"]["AAPL"] = "2.5"
+    aapl = alice.get_open_position("AAPL")
+    assert dec(aapl.qty, aapl.qty_available) == (6, D("3.5"))
+    listed = {p.symbol: dec(p.qty_available) for p in alice.get_all_positions()}
+    assert listed == {"AAPL": D("3.5"), "MSFT": D(5)}
+    too_many = httpx.delete(
+        f"{stack['url']}/v2/positions/AAPL",
+        params={"qty": "4"},
+        headers={"APCA-API-KEY-ID": "alice"},
+    )
+    assert too_many.status_code == 403
+    assert "available: 3.5" in too_many.json()["message"]
+    assert alice.close_position("AAPL").qty == "3.5"
+
+
+def test_close_all_with_cancel_orders_cancels_the_open_orders_first_as_the_caller(
+    stack: dict[str, Any],
+) -> None:
+    alice: TradingClient = stack["alice"]
+    stack["reserved"]["AAPL"] = "6"  # every share is held by an open sell order
+    closed = alice.close_all_positions(cancel_orders=True)
+    assert sorted((c.symbol, c.status) for c in closed) == [("AAPL", 200), ("MSFT", 200)]
+    assert stack["orders"][0] == {"cancel_all": True, "user": "alice"}
+    sent = [(o["body"]["symbol"], o["body"]["qty"]) for o in stack["orders"][1:]]
+    assert sorted(sent) == [("AAPL", "6"), ("MSFT", "5")]
+
+
+def test_close_all_without_cancel_orders_leaves_orders_and_refuses_what_they_hold(
+    stack: dict[str, Any],
+) -> None:
+    stack["reserved"]["AAPL"] = "6"
+    closed = stack["alice"].close_all_positions(cancel_orders=False)
+    assert sorted((c.symbol, c.status) for c in closed) == [("AAPL", 403), ("MSFT", 200)]
+    assert all("cancel_all" not in o for o in stack["orders"])
 
 
 def test_trading_report_sums_fills_with_average_cost_realized_pl(stack: dict[str, Any]) -> None:

@@ -76,6 +76,25 @@ def test_price_alert_fires_when_the_price_crosses_its_level_in_its_direction() -
     assert len(tick(book, "Z", "121")) == 1
 
 
+def test_a_cross_alert_fires_on_every_crossing_up_or_down_and_never_while_on_one_side() -> None:
+    crossing_rule = rule(RuleKind.PRICE_ALERT, "100", symbol="Z", direction=Direction.CROSS)
+    book = book_with(crossing_rule)  # starts below (breached False), as the API sets it
+
+    def alerts(price: str) -> list[str]:
+        book.on_price("Z", D(price))
+        found = book.evaluate([], ["Z"])
+        for crossing in found:
+            crossing.rule.breached = crossing.raised
+        return [c.reading.message for c in found if c.alerts]
+
+    assert alerts("99") == []
+    assert alerts("100") == ["Z at 100 crossed up through 100"]
+    assert alerts("105") == []
+    assert alerts("99.99") == ["Z at 99.99 crossed down through 100"]
+    assert alerts("98") == []
+    assert alerts("101") == ["Z at 101 crossed up through 100"]
+
+
 def test_open_orders_rule_fires_above_the_maximum() -> None:
     book = book_with(rule(RuleKind.MAX_OPEN_ORDERS, "2"))
     book.accounts["a1"].open_orders = 3

@@ -232,3 +232,29 @@ def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they
         assert api.post(f"/alerts/{alerts[0]['id']}/ack", headers=USER).json()["acknowledged_at"]
         unacked = api.get("/alerts", params={"unacknowledged": "true"}, headers=USER).json()
         assert [a["id"] for a in unacked] == [alerts[1]["id"]]
+
+
+def test_a_cross_price_alert_needs_a_known_price_then_alerts_each_crossing_either_way(
+    var_dir: Path, redis_url: str, publisher: Publisher
+) -> None:
+    settings = make_settings(var_dir, redis_url)
+    rule = {"kind": "price_alert", "symbol": "QQ", "direction": "cross", "threshold": "50"}
+    with TestClient(create_app(settings)) as api, WorkerThread(settings):
+        unknown = api.post("/risk-rules", json=rule, headers=USER)
+        assert unknown.status_code == 422
+        assert "no price of QQ" in unknown.json()["message"]
+        publisher.open_account("alice")
+        publisher.tick("QQ", "55")
+        eventually(lambda: quoted(settings, "QQ", "55"))
+        created = api.post("/risk-rules", json=rule, headers=USER).json()
+        assert created["breached"] is True  # starts at or above the level: no alert for that
+        for price in ("52", "49", "48", "50", "60", "45"):
+            publisher.tick("QQ", price)
+            eventually(lambda p=price: quoted(settings, "QQ", p))
+        alerts = eventually(
+            lambda: (a := api.get("/alerts", headers=USER).json()) and len(a) == 3 and a
+        )
+        time.sleep(0.2)  # room for any unwanted repeat
+        assert len(api.get("/alerts", headers=USER).json()) == 3
+    assert sorted(a["observed"] for a in alerts) == ["45", "49", "50"]  # down, up, down
+    assert {a["rule_id"] for a in alerts} == {created["id"]}

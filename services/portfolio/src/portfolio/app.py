@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from shared.bus import SqlOutboxStore
+from shared.events import Streams
+from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
 from portfolio.adapters.trading import TradingPort
 from portfolio.api import account, activities, reports, risk, webhooks
 from portfolio.bootstrap import Container, bootstrap
+from portfolio.live import ACCOUNTS_GROUP, ORDERS_GROUP, TICKS_GROUP
 from portfolio.settings import PortfolioSettings
 
 
@@ -24,6 +28,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = bootstrap(settings, trading=trading)
         app.state.container = container
+        consumed = [
+            (Streams.ORDERS, ORDERS_GROUP),
+            (Streams.ACCOUNTS, ACCOUNTS_GROUP),
+            (Streams.TICKS, TICKS_GROUP),
+        ]  # what the worker reads, reported at /metrics
+        register_bus_metrics(app, container.redis, consumed, SqlOutboxStore(container.engine))
         try:
             yield
         finally:

@@ -1,33 +1,41 @@
 """The live shell around the book: stream handlers for fills and ticks, rule refresh,
-periodic equity snapshots. Synchronous core, asynchronous edges (SQL in threads)."""
+periodic equity snapshots. Synchronous core, asynchronous edges. Writes are short and run on
+the event loop under one lock (large ledger batches in a thread); reads run in threads."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from shared.bus.consumer import BatchHandler, Outcome
-from shared.bus.idempotent import apply_batch_once
+from shared.bus.idempotent import apply_batch_once_with
 from shared.clock import Clock
 from shared.events import Envelope
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from portfolio.adapters import book_store, risk_store
-from portfolio.adapters.book_store import QuoteDay
+from portfolio.adapters.book_store import QuoteDay, QuoteRow
 from portfolio.adapters.ledger_store import epoch
 from portfolio.domain.book import PortfolioBook
 from portfolio.domain.risk import Crossing
-from portfolio.handlers import make_effect
+from portfolio.handlers import LedgerChanges, make_batch_effect
 
 logger = logging.getLogger("portfolio.live")
 
 # Called with (kind, seconds from the event's ts_event to its effect); used by the bench.
 LagObserver = Callable[[str, float], None]
+
+# Rows per transaction of the background writes (last prices, snapshots). These small writes
+# run on the event loop, a few milliseconds each: in a thread, every SQLite step would queue
+# for the GIL behind the tick revaluation, holding the write lock (and the fills behind it)
+# for hundreds of milliseconds under load (measured with bench/portfolio_lag.py).
+BACKGROUND_CHUNK = 200
 
 ORDERS_GROUP = "portfolio-orders"
 ACCOUNTS_GROUP = "portfolio-accounts"
@@ -35,8 +43,16 @@ TICKS_GROUP = "portfolio-ticks"
 
 
 class LivePortfolio:
-    def __init__(self, engine: Engine, clock: Clock, observer: LagObserver | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        observer: LagObserver | None = None,
+        *,
+        inline_batch_max: int = 20,
+    ) -> None:
         self.engine = engine
+        self.inline_batch_max = inline_batch_max
         self.clock = clock
         self.observer = observer
         self.book = PortfolioBook()
@@ -46,12 +62,13 @@ class LivePortfolio:
         # One writer at a time in this process: SQLite's busy handler sleeps coarsely, so
         # contending threads would add tens of milliseconds of lag.
         self._write_lock = asyncio.Lock()
-        # Reloads read committed state; applying them in the order they read keeps a slow,
-        # older read from overwriting a newer one (two streams commit concurrently).
-        self._reload_lock = asyncio.Lock()
+        # Accounts whose rules could not be judged (storing a crossing failed): next time.
+        self._unjudged: set[str] = set()
+        self._stored_peaks: dict[str, Decimal] = {}
+        self._frozen_positions = 0
         # Last prices are derived state (a lost tick is superseded by the next): they are
         # written in the background so a tick's lag never waits for the disk.
-        self._dirty_quotes: dict[str, tuple[str, Decimal, QuoteDay, int]] = {}
+        self._dirty_quotes: dict[str, QuoteRow] = {}
 
     async def start(self) -> None:
         now = self.clock.now()
@@ -63,33 +80,81 @@ class LivePortfolio:
             self.quote_days[symbol] = day
         stored = await asyncio.to_thread(book_store.read_accounts, self.engine, None, now)
         book_store.load_into(self.book, stored, keep_day=False)
+        self._stored_peaks = {a.account_id: a.peak_equity for a in stored}
         await self.refresh_rules()
+        self._freeze_long_lived()
+
+    def _freeze_long_lived(self) -> None:
+        """Move what exists now (the book, modules, caches) out of the garbage collector's
+        reach: a full collection over tens of thousands of positions pauses the event loop
+        for 100-150 ms (the tail of the tick lag). Done at start and whenever the book has
+        grown by a quarter since, so only a handful of times in a worker's life (cyclic
+        garbage alive at that moment is never collected; the book itself has no cycles)."""
+        gc.freeze()
+        self._frozen_positions = sum(len(a.positions) for a in self.book.accounts.values())
 
     def ledger_handler(self, group: str) -> BatchHandler:
+        """Applies a batch of ledger events exactly once (one transaction), then the live
+        book follows what was committed. A failed commit raises: the consumer retries the
+        whole batch with backoff and never dead-letters it."""
+
         async def handle(events: Sequence[Envelope]) -> Sequence[Outcome]:
-            touched: set[str] = set()
-            effect = make_effect(touched)
-            try:
-                async with self._write_lock:
+            applied: list[LedgerChanges] = []
+            effect = make_batch_effect(applied)
+            async with self._write_lock:
+                # A small batch (the steady trickle of fills) takes a few milliseconds on
+                # the loop, where a thread would wait for the GIL at every statement while
+                # the loop revalues ticks; seeding-size batches go to a thread.
+                if len(events) <= self.inline_batch_max:
+                    outcomes = apply_batch_once_with(self.engine, group, effect, events)
+                else:
                     outcomes = await asyncio.to_thread(
-                        apply_batch_once, self.engine, group, effect, events
+                        apply_batch_once_with, self.engine, group, effect, events
                     )
-            except Exception as exc:  # the commit failed: nothing applied, retry all
-                return [exc] * len(events)
-            if touched:
-                await self.reload(touched)
-                await self._apply(self.book.evaluate(touched))
+                # Still under the lock, so the book follows commits in their order.
+                touched = self._follow(applied, outcomes, events)
+            # If storing crossings fails this raises too: the retried batch is then a
+            # duplicate (nothing to apply) and judges the remembered accounts again.
+            await self._judge(touched)
             self._observe("fill", [e for e in events if e.type == "OrderFilled"])
             return outcomes
 
         return handle
 
-    async def reload(self, account_ids: set[str]) -> None:
-        async with self._reload_lock:
-            stored = await asyncio.to_thread(
-                book_store.read_accounts, self.engine, account_ids, self.clock.now()
-            )
-            book_store.load_into(self.book, stored, keep_day=True)
+    def _follow(
+        self,
+        applied: Sequence[LedgerChanges],
+        outcomes: Sequence[Outcome],
+        events: Sequence[Envelope],
+    ) -> set[str]:
+        failed = {str(e.event_id) for e, o in zip(events, outcomes, strict=True) if o is not None}
+        touched: set[str] = set()
+        for changes in applied:
+            if failed.intersection(changes.event_ids):
+                continue  # its savepoint was rolled back
+            for account_id, change in changes.accounts.items():
+                self.book.follow(
+                    account_id,
+                    cash=change.cash,
+                    peak_equity=change.peak_equity,
+                    opened=change.deposits > 0,
+                    deposited=change.deposited,
+                    holdings=change.holdings.values(),
+                    open_orders=change.open_orders,
+                )
+                touched.add(account_id)
+        return touched
+
+    async def _judge(self, account_ids: set[str], symbols: Iterable[str] = ()) -> None:
+        """Judge the rules of these accounts (and price alerts of these symbols). If the
+        crossings cannot be stored now, the accounts are judged again at the next chance."""
+        account_ids = account_ids | self._unjudged
+        self._unjudged = set()
+        try:
+            await self._apply(self.book.evaluate(account_ids, symbols))
+        except Exception:
+            self._unjudged |= account_ids
+            raise
 
     async def handle_ticks(self, events: Sequence[Envelope]) -> Sequence[Outcome]:
         latest: dict[str, tuple[Decimal, datetime]] = {}
@@ -101,11 +166,9 @@ class LivePortfolio:
             day = self._quote_day(symbol, price, at)
             moved.update(self.book.on_price(symbol, price))
             self._dirty_quotes[symbol] = (symbol, price, day, epoch(at))
-        crossings = self.book.evaluate(moved, latest)
-        try:
-            await self._apply(crossings)
-        except Exception as exc:
-            return [exc] * len(events)
+        # Raises when storing crossings fails: the batch is retried (the book has already
+        # moved, so the accounts to judge are remembered and the symbols are in the batch).
+        await self._judge(set(moved), latest)
         self._observe("tick", events)
         return [None] * len(events)
 
@@ -130,7 +193,7 @@ class LivePortfolio:
                 risk_store.record_crossings(session, crossings, now)
 
         async with self._write_lock:
-            await asyncio.to_thread(write)
+            write()  # a few rows: on the loop (see BACKGROUND_CHUNK)
         for found in crossings:
             if found.halts:
                 found.rule.halted = True
@@ -141,17 +204,20 @@ class LivePortfolio:
             return 0
         rows, self._dirty_quotes = list(self._dirty_quotes.values()), {}
 
-        def write() -> None:
+        def write(chunk: Sequence[QuoteRow]) -> None:
             with Session(self.engine) as session, session.begin():
-                book_store.write_quotes(session, rows)
+                book_store.write_quotes(session, chunk)
 
-        try:
-            async with self._write_lock:
-                await asyncio.to_thread(write)
-        except Exception:
-            for row in rows:  # keep them for the next flush unless a newer price came
-                self._dirty_quotes.setdefault(row[0], row)
-            raise
+        for start in range(0, len(rows), BACKGROUND_CHUNK):
+            chunk = rows[start : start + BACKGROUND_CHUNK]
+            try:
+                async with self._write_lock:
+                    write(chunk)
+            except Exception:
+                for row in rows[start:]:  # kept for the next flush unless a newer price came
+                    self._dirty_quotes.setdefault(row[0], row)
+                raise
+            await asyncio.sleep(0)  # let ticks and fills in between chunks
         return len(rows)
 
     async def run_quote_flusher(self, stop: asyncio.Event, every: float) -> None:
@@ -171,18 +237,30 @@ class LivePortfolio:
         self.book.set_rules(rules)
         self.rules_version = version
         # A new or changed rule is checked at once, not only at the next tick.
-        await self._apply(self.book.evaluate({r.account_id for r in rules}, self.book.price_rules))
+        await self._judge({r.account_id for r in rules}, self.book.price_rules)
         return True
 
     async def take_snapshot(self) -> None:
+        """Every account's equity now. Computed and written in chunks, so that ticks and
+        fills interleave with it instead of waiting for a thousand accounts at once."""
         now = self.clock.now()
         day = now.astimezone(UTC).date().isoformat()
         if day != self.day:
             self.book.roll_day()
             self.day = day
-        rows = self.book.snapshot()
-        async with self._write_lock:
-            await asyncio.to_thread(book_store.write_snapshots, self.engine, rows, now)
+        states = list(self.book.accounts.values())
+        for start in range(0, len(states), BACKGROUND_CHUNK):
+            rows = [self.book.snapshot_of(s) for s in states[start : start + BACKGROUND_CHUNK]]
+            # Only peaks that rose since they were last stored are written again.
+            peaks = [r for r in rows if self._stored_peaks.get(r.account_id) != r.peak_equity]
+            async with self._write_lock:
+                book_store.write_snapshots(self.engine, rows, peaks, now)
+            await asyncio.sleep(0)  # let ticks and fills in between chunks
+            for r in peaks:
+                self._stored_peaks[r.account_id] = r.peak_equity
+        positions = sum(len(a.positions) for a in states)
+        if positions > self._frozen_positions * 5 // 4 + 1000:
+            self._freeze_long_lived()
 
     async def run_periodic(
         self, stop: asyncio.Event, snapshot_every: float, rules_every: float
@@ -192,6 +270,8 @@ class LivePortfolio:
         while not stop.is_set():
             try:
                 await self.refresh_rules()
+                if self._unjudged:
+                    await self._judge(set())
                 if loop.time() >= next_snapshot:
                     await self.take_snapshot()
                     next_snapshot = loop.time() + snapshot_every

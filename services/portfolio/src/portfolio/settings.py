@@ -23,6 +23,11 @@ class PortfolioSettings(ServiceSettings):
     webhook_first_delay_s: float = Field(default=1.0, ge=0)
     trading_timeout_s: float = Field(default=3.0, gt=0)
     worker_name: str = "portfolio-worker-1"
+    # Ledger batches of at most this many events are applied on the worker's event loop
+    # (no thread hop, no GIL convoy with the tick revaluation); larger ones in a thread.
+    inline_batch_max: int = Field(default=20, ge=0)
+    # The worker checkpoints the WAL in the background this often (never on a commit).
+    checkpoint_every_s: float = Field(default=1.0, gt=0)
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "portfolio.sqlite"

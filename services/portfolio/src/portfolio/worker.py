@@ -11,6 +11,7 @@ from shared.events import Streams
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
+from portfolio.adapters import checkpoints
 from portfolio.adapters.webhooks import RetryPolicy, WebhookSender
 from portfolio.bootstrap import Container, bootstrap
 from portfolio.live import (
@@ -34,7 +35,13 @@ async def run_worker(
     """Run every background task of the service until ``stop`` is set."""
     owned = container is None
     container = container or bootstrap(settings)
-    live = LivePortfolio(container.engine, container.clock, observer)
+    checkpoints.disable_autocheckpoint(container.engine)
+    live = LivePortfolio(
+        container.engine,
+        container.clock,
+        observer,
+        inline_batch_max=settings.inline_batch_max,
+    )
     try:
         await live.start()
         tasks = [
@@ -42,7 +49,8 @@ async def run_worker(
             _consumer(
                 container, Streams.ACCOUNTS, ACCOUNTS_GROUP, live.ledger_handler(ACCOUNTS_GROUP)
             ),
-            _consumer(container, Streams.TICKS, TICKS_GROUP, live.handle_ticks),
+            # Ticks in larger batches: a backlog is conflated to the last price per symbol.
+            _consumer(container, Streams.TICKS, TICKS_GROUP, live.handle_ticks, batch_size=500),
         ]
         relay = OutboxRelay(container.redis, SqlOutboxStore(container.engine))
         sender = WebhookSender(
@@ -57,6 +65,7 @@ async def run_worker(
             sender.run(stop, settings.webhook_poll_s),
             live.run_periodic(stop, settings.snapshot_interval_s, settings.rules_refresh_s),
             live.run_quote_flusher(stop, settings.quote_flush_s),
+            checkpoints.run_checkpointer(container.engine, stop, settings.checkpoint_every_s),
         ]
         if ready is not None:
             ready.set()
@@ -67,9 +76,11 @@ async def run_worker(
 
 
 def _consumer(
-    container: Container, stream: str, group: str, handler: BatchHandler
+    container: Container, stream: str, group: str, handler: BatchHandler, batch_size: int = 200
 ) -> StreamConsumer:
-    config = ConsumerConfig(stream, group, container.settings.worker_name, block_ms=200)
+    config = ConsumerConfig(
+        stream, group, container.settings.worker_name, batch_size=batch_size, block_ms=200
+    )
     return StreamConsumer(container.redis, config, handler)
 
 

@@ -38,6 +38,9 @@ class QuoteDay:
     lastday_price: Decimal
 
 
+QuoteRow = tuple[str, Decimal, QuoteDay, int]  # symbol, price, its session, epoch seconds
+
+
 def read_accounts(engine: Engine, ids: Iterable[str] | None, at: datetime) -> list[StoredAccount]:
     """Committed state of these accounts (all when ``ids`` is None) in four set queries."""
     day_start = store.day_start_epoch(at)
@@ -103,7 +106,7 @@ def read_quotes(engine: Engine) -> dict[str, tuple[Decimal, QuoteDay]]:
     return {r.symbol: (Decimal(r.price), QuoteDay(r.day, Decimal(r.lastday_price))) for r in rows}
 
 
-def write_quotes(session: Session, rows: Sequence[tuple[str, Decimal, QuoteDay, int]]) -> None:
+def write_quotes(session: Session, rows: Sequence[QuoteRow]) -> None:
     """Upsert the last prices of a batch of ticks in one executemany."""
     if not rows:
         return
@@ -132,27 +135,34 @@ def write_quotes(session: Session, rows: Sequence[tuple[str, Decimal, QuoteDay, 
     )
 
 
-def write_snapshots(engine: Engine, rows: Sequence[AccountSnapshot], at: datetime) -> None:
-    if not rows:
+def write_snapshots(
+    engine: Engine,
+    rows: Sequence[AccountSnapshot],
+    peaks: Sequence[AccountSnapshot],
+    at: datetime,
+) -> None:
+    """Equity snapshots of ``rows`` and the peak equity of ``peaks``, in one transaction."""
+    if not rows and not peaks:
         return
     ts = store.epoch(at)
     with Session(engine) as session, session.begin():
-        statement = sqlite_insert(equity_snapshots).on_conflict_do_nothing()
-        session.execute(
-            statement,
-            [
-                {
-                    "account_id": r.account_id,
-                    "ts": ts,
-                    "equity": money_str(r.equity),
-                    "cash": money_str(r.cash),
-                }
-                for r in rows
-            ],
-        )
-        session.execute(
-            update(accounts)
-            .where(accounts.c.account_id == bindparam("account"))
-            .values(peak_equity=bindparam("peak")),
-            [{"account": r.account_id, "peak": money_str(r.peak_equity)} for r in rows],
-        )
+        if rows:
+            session.execute(
+                sqlite_insert(equity_snapshots).on_conflict_do_nothing(),
+                [
+                    {
+                        "account_id": r.account_id,
+                        "ts": ts,
+                        "equity": money_str(r.equity),
+                        "cash": money_str(r.cash),
+                    }
+                    for r in rows
+                ],
+            )
+        if peaks:
+            session.execute(
+                update(accounts)
+                .where(accounts.c.account_id == bindparam("account"))
+                .values(peak_equity=bindparam("peak")),
+                [{"account": r.account_id, "peak": money_str(r.peak_equity)} for r in peaks],
+            )

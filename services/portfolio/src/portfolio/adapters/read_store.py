@@ -67,6 +67,14 @@ def _quotes(session: Session, symbols: Sequence[str]) -> dict[str, Quote]:
     return {r.symbol: Quote(Decimal(r.price), Decimal(r.lastday_price)) for r in rows}
 
 
+def last_price(engine: Engine, symbol: str) -> Decimal | None:
+    """The last stored price of a symbol (flushed by the worker every QUOTE_FLUSH_S)."""
+    with read_session(engine) as session:
+        price = session.execute(select(quotes.c.price).where(quotes.c.symbol == symbol)).scalar()
+        session.rollback()
+    return None if price is None else Decimal(price)
+
+
 def position(engine: Engine, account_id: str, symbol: str) -> PositionValue | None:
     with read_session(engine) as session:
         holding: Holding = store.load_holding(session, account_id, symbol)

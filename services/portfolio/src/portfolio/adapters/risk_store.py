@@ -71,20 +71,14 @@ def record_crossings(session: Session, crossings: Sequence[Crossing], at: dateti
     raised: list[str] = []
     for found in crossings:
         rule = found.rule
-        if not found.raised:
-            session.execute(
-                update(risk_rules)
-                .where(risk_rules.c.id == rule.rule_id, risk_rules.c.breached.is_(True))
-                .values(breached=False)
-            )
-            continue
+        # The latch: only the writer that flips it acts on the crossing.
         latched: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(risk_rules)
-            .where(risk_rules.c.id == rule.rule_id, risk_rules.c.breached.is_(False))
-            .values(breached=True)
+            .where(risk_rules.c.id == rule.rule_id, risk_rules.c.breached.is_(not found.raised))
+            .values(breached=found.raised)
         )
-        if latched.rowcount != 1:
-            continue  # another writer already raised this crossing
+        if latched.rowcount != 1 or not found.alerts:
+            continue  # another writer already acted, or a plain re-arm
         raised.append(_raise_alert(session, found, at))
         if found.halts:
             set_halted(session, rule, halted=True, reason=found.reading.message, at=at)

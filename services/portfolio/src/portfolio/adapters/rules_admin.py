@@ -25,11 +25,10 @@ def create_rule(engine: Engine, account_id: str, values: dict[str, Any], at: dat
             risk_rules.insert().values(
                 id=rule_id,
                 account_id=account_id,
-                breached=False,
                 halted=False,
                 created_at=epoch(at),
                 updated_at=epoch(at),
-                **_stored(values),
+                **_stored({"breached": False, **values}),
             )
         )
         bump_version(session)
@@ -60,7 +59,7 @@ def update_rule(
 ) -> Any | None:
     changes = _stored(values)
     if {"threshold", "direction", "symbol", "kind"} & changes.keys():
-        changes["breached"] = False  # a new level is judged afresh
+        changes.setdefault("breached", False)  # a new level is judged afresh
     with Session(engine) as session, session.begin():
         session.execute(
             update(risk_rules)

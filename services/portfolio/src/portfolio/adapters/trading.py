@@ -34,6 +34,7 @@ class OrderResult:
 class TradingPort(Protocol):
     async def account(self, account_id: str) -> BrokerAccount | None: ...
     async def place_order(self, caller: Caller, order: dict[str, str]) -> OrderResult: ...
+    async def cancel_all_orders(self, caller: Caller) -> OrderResult: ...
 
 
 class HttpTrading:
@@ -66,16 +67,27 @@ class HttpTrading:
             raise TradingUnavailable(f"unreadable account from trading: {exc}") from exc
 
     async def place_order(self, caller: Caller, order: dict[str, str]) -> OrderResult:
+        return await self._send("POST", "/v2/orders", caller, order)
+
+    async def cancel_all_orders(self, caller: Caller) -> OrderResult:
+        """Trading's ``DELETE /v2/orders`` as the caller (a 207 list, one entry per order)."""
+        return await self._send("DELETE", "/v2/orders", caller, None)
+
+    async def _send(
+        self, method: str, path: str, caller: Caller, body: dict[str, str] | None
+    ) -> OrderResult:
         try:
-            response = await self.client.post(
-                f"{self.base_url}/v2/orders", json=order, headers=caller.as_headers()
+            response = await self.client.request(
+                method, f"{self.base_url}{path}", json=body, headers=caller.as_headers()
             )
         except httpx.HTTPError as exc:
             raise TradingUnavailable(str(exc)) from exc
         try:
-            body = response.json()
+            answer = response.json()
         except ValueError:
-            body = {"code": response.status_code, "message": response.text[:200]}
-        if not isinstance(body, dict):
-            body = {"code": response.status_code, "message": "unexpected answer from trading"}
-        return OrderResult(response.status_code, body)
+            answer = {"code": response.status_code, "message": response.text[:200]}
+        if isinstance(answer, list):
+            answer = {"orders": answer}
+        if not isinstance(answer, dict):
+            answer = {"code": response.status_code, "message": "unexpected answer from trading"}
+        return OrderResult(response.status_code, answer)

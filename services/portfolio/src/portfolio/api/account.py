@@ -23,6 +23,9 @@ logger = logging.getLogger("portfolio.api")
 router = APIRouter(prefix="/v2", tags=["account"])
 
 FALLBACK_HEADER = "X-Buying-Power-Source"
+# Where qty_available came from: "trading" (held minus what open sell orders reserve) or
+# "portfolio" (trading unreachable: the whole holding).
+QTY_SOURCE_HEADER = "X-Qty-Available-Source"
 QTY_STEP = Decimal("0.000000001")
 
 
@@ -78,7 +81,16 @@ async def _broker(c: Container, account_id: str) -> BrokerAccount | None:
         return None
 
 
-def present_position(p: PositionValue) -> dict[str, Any]:
+def available_qty(p: PositionValue, broker: BrokerAccount | None) -> Decimal:
+    """What can still be sold: a long less the shares trading reserves for open sell orders
+    (trading reserves nothing for shorts)."""
+    qty = p.holding.qty
+    if broker is None or qty <= 0:
+        return qty
+    return max(qty - broker.reserved_qty.get(p.holding.symbol, ZERO), ZERO)
+
+
+def present_position(p: PositionValue, available: Decimal | None = None) -> dict[str, Any]:
     h = p.holding
     return {
         "asset_id": as_uuid(h.symbol, "asset"),
@@ -87,7 +99,7 @@ def present_position(p: PositionValue) -> dict[str, Any]:
         "asset_class": "us_equity",
         "asset_marginable": False,
         "qty": qty(h.qty),
-        "qty_available": qty(h.qty),
+        "qty_available": qty(h.qty if available is None else available),
         "side": p.side,
         "avg_entry_price": price(abs(h.avg_entry_price)),
         "cost_basis": money(h.cost_basis),
@@ -103,19 +115,29 @@ def present_position(p: PositionValue) -> dict[str, Any]:
 
 
 @router.get("/positions")
-async def list_positions(caller: CurrentCaller, c: ContainerDep) -> list[dict[str, Any]]:
+async def list_positions(
+    caller: CurrentCaller, c: ContainerDep, response: Response
+) -> list[dict[str, Any]]:
     """Open positions of the caller, marked to the last trade."""
     view = await asyncio.to_thread(read_store.account_view, c.engine, caller.user_id, c.clock.now())
-    return [present_position(p) for p in view.positions] if view else []
+    if view is None or not view.positions:
+        return []
+    broker = await _broker(c, caller.user_id)
+    response.headers[QTY_SOURCE_HEADER] = "trading" if broker else "portfolio"
+    return [present_position(p, available_qty(p, broker)) for p in view.positions]
 
 
 @router.get("/positions/{symbol}")
-async def get_position(symbol: str, caller: CurrentCaller, c: ContainerDep) -> dict[str, Any]:
+async def get_position(
+    symbol: str, caller: CurrentCaller, c: ContainerDep, response: Response
+) -> dict[str, Any]:
     """One open position by symbol."""
     found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
     if found is None:
         raise ApiError(404, "position does not exist")
-    return present_position(found)
+    broker = await _broker(c, caller.user_id)
+    response.headers[QTY_SOURCE_HEADER] = "trading" if broker else "portfolio"
+    return present_position(found, available_qty(found, broker))
 
 
 @router.delete("/positions/{symbol}")
@@ -126,15 +148,15 @@ async def close_position(
     found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
     if found is None:
         raise ApiError(404, "position does not exist")
-    amount = _close_qty(
-        found, request.query_params.get("qty"), request.query_params.get("percentage")
-    )
+    held = abs(available_qty(found, await _broker(c, caller.user_id)))
+    params = request.query_params
+    amount = _close_qty(held, params.get("qty"), params.get("percentage"))
     result = await _place_close(c, caller, found, amount)
     return ORJSONResponse(result[1], status_code=200 if result[0] < 300 else result[0])
 
 
-def _close_qty(p: PositionValue, raw_qty: str | None, raw_pct: str | None) -> Decimal:
-    held = abs(p.holding.qty)
+def _close_qty(held: Decimal, raw_qty: str | None, raw_pct: str | None) -> Decimal:
+    """The quantity to close out of ``held`` (what is available to sell)."""
     asked = parse_amount(raw_qty, "qty")
     pct = parse_amount(raw_pct, "percentage")
     if asked is not None and pct is not None:
@@ -144,6 +166,8 @@ def _close_qty(p: PositionValue, raw_qty: str | None, raw_pct: str | None) -> De
             raise ApiError(422, "percentage must be in (0, 100]")
         asked = (held * pct / 100).quantize(QTY_STEP, rounding=ROUND_DOWN)
     if asked is None:
+        if held <= 0:
+            raise ApiError(403, "insufficient qty available for order (available: 0)")
         return held
     if asked <= 0:
         raise ApiError(422, "qty must be positive")
@@ -172,13 +196,26 @@ async def _place_close(
 
 
 @router.delete("/positions")
-async def close_all_positions(caller: TradingCaller, c: ContainerDep) -> ORJSONResponse:
-    """Close every open position; a 207 list of {symbol, status, body} (Alpaca's shape)."""
+async def close_all_positions(
+    caller: TradingCaller, c: ContainerDep, cancel_orders: bool = False
+) -> ORJSONResponse:
+    """Close every open position; a 207 list of {symbol, status, body} (Alpaca's shape).
+    With ``cancel_orders=true`` the open orders are canceled first (trading's
+    ``DELETE /v2/orders``), which frees the shares they reserved."""
+    if cancel_orders:
+        try:
+            canceled = await c.trading.cancel_all_orders(caller)
+        except TradingUnavailable as exc:
+            raise ApiError(503, f"trading service unavailable: {exc}") from exc
+        if canceled.status_code >= 300:
+            return ORJSONResponse(canceled.body, status_code=canceled.status_code)
     view = await asyncio.to_thread(read_store.account_view, c.engine, caller.user_id, c.clock.now())
+    broker = await _broker(c, caller.user_id) if view and view.positions else None
     results = []
     for p in view.positions if view else []:
         try:
-            status, body = await _place_close(c, caller, p, abs(p.holding.qty))
+            amount = _close_qty(abs(available_qty(p, broker)), None, None)
+            status, body = await _place_close(c, caller, p, amount)
         except ApiError as exc:
             status, body = exc.status, {"code": exc.code, "message": exc.message}
         entry: dict[str, Any] = {"symbol": p.holding.symbol, "status": status, "body": body}

@@ -12,10 +12,10 @@ from shared.errors import ApiError
 from shared.identity import CurrentCaller
 from shared.money import Amount
 
-from portfolio.adapters import rules_admin
+from portfolio.adapters import read_store, rules_admin
 from portfolio.api.deps import ContainerDep
 from portfolio.api.present import iso, qty
-from portfolio.domain.risk import Direction, RuleAction, RuleKind
+from portfolio.domain.risk import Direction, RuleAction, RuleKind, side_of
 
 router = APIRouter(tags=["risk"])
 
@@ -57,7 +57,7 @@ def _check(
     if kind == RuleKind.MAX_OPEN_ORDERS and threshold != threshold.to_integral_value():
         raise ValueError("max_open_orders needs a whole number")
     if kind == RuleKind.PRICE_ALERT and (not symbol or direction is None):
-        raise ValueError("a price_alert needs a symbol and a direction (above or below)")
+        raise ValueError("a price_alert needs a symbol and a direction (above, below or cross)")
     if kind != RuleKind.PRICE_ALERT and (symbol or direction):
         raise ValueError("only a price_alert takes a symbol and a direction")
 
@@ -85,10 +85,24 @@ async def create_rule(body: RuleCreate, caller: CurrentCaller, c: ContainerDep) 
     values = body.model_dump(exclude_none=True)
     if body.symbol:
         values["symbol"] = body.symbol.upper()
+    if body.direction == Direction.CROSS:
+        values["breached"] = await _starting_side(c, values["symbol"], body.threshold)
     row = await asyncio.to_thread(
         rules_admin.create_rule, c.engine, caller.user_id, values, c.clock.now()
     )
     return present_rule(row)
+
+
+async def _starting_side(c: ContainerDep, symbol: str, level: Decimal) -> bool:
+    """The side a cross rule starts on: that of the symbol's last price."""
+    price = await asyncio.to_thread(read_store.last_price, c.engine, symbol)
+    if price is None:
+        raise ApiError(
+            422,
+            f"no price of {symbol} has been seen yet: a cross rule needs one to know "
+            "which side of its level the price starts on",
+        )
+    return side_of(price, level)
 
 
 @router.get("/risk-rules")
@@ -127,6 +141,11 @@ async def update_rule(
         )
     except ValueError as exc:
         raise ApiError(422, str(exc)) from exc
+    direction = body.direction or row.direction
+    if direction == Direction.CROSS and {"threshold", "direction", "enabled"} & values.keys():
+        # Judged afresh from the side the price is on now, so no crossing is invented.
+        level = body.threshold if body.threshold is not None else Decimal(row.threshold)
+        values["breached"] = await _starting_side(c, row.symbol, level)
     updated = await asyncio.to_thread(
         rules_admin.update_rule, c.engine, caller.user_id, rule_id, values, c.clock.now()
     )

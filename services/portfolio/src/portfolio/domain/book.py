@@ -11,13 +11,13 @@ from portfolio.domain.ledger import ZERO, Holding
 from portfolio.domain.risk import AccountMetrics, Crossing, RiskRule, RuleKind, crossing
 
 
-@dataclass
+@dataclass(slots=True)
 class MarkedPosition:
     qty: Decimal
     mark: Decimal  # the price the position is currently valued at
 
 
-@dataclass
+@dataclass(slots=True)
 class AccountState:
     account_id: str
     cash: Decimal
@@ -80,6 +80,48 @@ class PortfolioBook:
         state.recompute()
         self.accounts[account_id] = state
 
+    def follow(
+        self,
+        account_id: str,
+        *,
+        cash: Decimal,
+        peak_equity: Decimal,
+        opened: bool,
+        deposited: Decimal,
+        holdings: Iterable[Holding],
+        open_orders: int | None,
+    ) -> None:
+        """Follow a committed ledger change: new cash, the touched positions (flat ones
+        close), the open-order count when it was recounted. A deposit raises the previous
+        close too, so that money paid in is not read as today's gain."""
+        state = self.accounts.get(account_id)
+        if state is None:
+            state = AccountState(account_id, cash, ZERO, peak_equity, 0, opened)
+            self.accounts[account_id] = state
+        state.cash = cash
+        state.opened = opened
+        state.last_equity += deposited
+        state.peak_equity = max(state.peak_equity, peak_equity)
+        if open_orders is not None:
+            state.open_orders = open_orders
+        for holding in holdings:
+            self._place(state, holding)
+        state.recompute()
+
+    def _place(self, state: AccountState, holding: Holding) -> None:
+        symbol = holding.symbol
+        if holding.is_flat:
+            state.positions.pop(symbol, None)
+            self.holders.get(symbol, {}).pop(state.account_id, None)
+            return
+        position = state.positions.get(symbol)
+        mark = self.prices.get(symbol, holding.avg_entry_price)
+        if position is None:
+            position = state.positions[symbol] = MarkedPosition(holding.qty, mark)
+            self.holders.setdefault(symbol, {})[state.account_id] = position
+        position.qty = holding.qty
+        position.mark = mark
+
     def set_rules(self, rules: Iterable[RiskRule]) -> None:
         self.price_rules = {}
         self.account_rules = {}
@@ -93,14 +135,17 @@ class PortfolioBook:
         """Revalue the holders of ``symbol``; returns the accounts whose equity moved."""
         self.prices[symbol] = price
         moved: list[str] = []
+        accounts = self.accounts  # the hot loop of the service: ~40 holders per tick
         for account_id, position in self.holders.get(symbol, {}).items():
-            if position.mark == price:
+            mark = position.mark
+            if mark == price:
                 continue
-            state = self.accounts[account_id]
-            state.equity += position.qty * (price - position.mark)
+            state = accounts[account_id]
+            equity = state.equity + position.qty * (price - mark)
+            state.equity = equity
             position.mark = price
-            if state.equity > state.peak_equity:
-                state.peak_equity = state.equity
+            if equity > state.peak_equity:
+                state.peak_equity = equity
             moved.append(account_id)
         return moved
 
@@ -112,7 +157,8 @@ class PortfolioBook:
             rules = self.account_rules.get(account_id)
             if state is None or not rules or not state.opened:
                 continue
-            metrics = self.metrics(state)
+            weighed = any(r.kind == RuleKind.MAX_POSITION_WEIGHT and r.enabled for r in rules)
+            metrics = self.metrics(state, largest=weighed)
             found.extend(c for rule in rules if (c := crossing(rule, metrics)))
         for symbol in symbols:
             if symbol not in self.prices:
@@ -124,33 +170,36 @@ class PortfolioBook:
                     found.append(c)
         return found
 
-    def metrics(self, state: AccountState) -> AccountMetrics:
+    def metrics(self, state: AccountState, *, largest: bool = True) -> AccountMetrics:
+        """What the rules read; the largest position (a pass over the positions) only when
+        a rule of the account weighs it."""
         largest_symbol: str | None = None
-        largest = ZERO
-        for symbol, position in state.positions.items():
+        largest_value = ZERO
+        for symbol, position in state.positions.items() if largest else ():
             value = abs(position.qty * position.mark)
-            if value > largest:
-                largest, largest_symbol = value, symbol
+            if value > largest_value:
+                largest_value, largest_symbol = value, symbol
         return AccountMetrics(
             equity=state.equity,
             peak_equity=state.peak_equity,
             last_equity=state.last_equity,
             open_orders=state.open_orders,
-            largest_position_value=largest,
+            largest_position_value=largest_value,
             largest_position_symbol=largest_symbol,
         )
 
-    def snapshot(self) -> list[AccountSnapshot]:
-        rows = []
-        for state in self.accounts.values():
-            long_mv = sum((p.qty * p.mark for p in state.positions.values() if p.qty > 0), ZERO)
-            short_mv = sum((p.qty * p.mark for p in state.positions.values() if p.qty < 0), ZERO)
-            rows.append(
-                AccountSnapshot(
-                    state.account_id, state.cash, state.equity, long_mv, short_mv, state.peak_equity
-                )
-            )
-        return rows
+    @staticmethod
+    def snapshot_of(state: AccountState) -> AccountSnapshot:
+        long_mv = short_mv = ZERO
+        for p in state.positions.values():
+            value = p.qty * p.mark
+            if value > 0:
+                long_mv += value
+            else:
+                short_mv += value
+        return AccountSnapshot(
+            state.account_id, state.cash, state.equity, long_mv, short_mv, state.peak_equity
+        )
 
     def roll_day(self) -> None:
         """A new session began: today's losses are measured from the equity now."""

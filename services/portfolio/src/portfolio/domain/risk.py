@@ -27,6 +27,12 @@ class RuleAction(StrEnum):
 class Direction(StrEnum):
     ABOVE = "above"
     BELOW = "below"
+    CROSS = "cross"  # either way: the latch holds the side, every change of side alerts
+
+
+def side_of(price: Decimal, level: Decimal) -> bool:
+    """The side of a cross rule: True at or above its level, False below."""
+    return price >= level
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,10 @@ def _price(rule: RiskRule, m: AccountMetrics) -> Reading | None:
     price = m.prices.get(rule.symbol or "")
     if price is None:
         return None
+    if rule.direction == Direction.CROSS:
+        side = side_of(price, rule.threshold)
+        way = "up through" if side else "down through"
+        return Reading(side, price, f"{rule.symbol} at {price} crossed {way} {rule.threshold}")
     if rule.direction == Direction.BELOW:
         breached = price <= rule.threshold
     else:
@@ -119,15 +129,20 @@ _READERS = {
 
 @dataclass(frozen=True)
 class Crossing:
-    """A rule went from armed to breached (raise) or from breached back to armed (re-arm)."""
+    """A rule went from armed to breached (raise) or from breached back to armed (re-arm).
+    For a cross rule ``raised`` is the new side (True: at or above), and both alert."""
 
     rule: RiskRule
     raised: bool
     reading: Reading
 
     @property
+    def alerts(self) -> bool:
+        return self.raised or self.rule.direction == Direction.CROSS
+
+    @property
     def halts(self) -> bool:
-        return self.raised and self.rule.action == RuleAction.HALT and not self.rule.halted
+        return self.alerts and self.rule.action == RuleAction.HALT and not self.rule.halted
 
 
 def crossing(rule: RiskRule, metrics: AccountMetrics) -> Crossing | None:
