@@ -52,6 +52,7 @@ class ResponseCache:
         lock_ms: int = 30_000,
         poll_seconds: float = 0.02,
         observe: CacheObserver | None = None,
+        versioned: bool = True,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -59,6 +60,9 @@ class ResponseCache:
         self.lock_ms = lock_ms
         self.poll_seconds = poll_seconds
         self.observe = observe
+        # False when the caller's namespaces already carry their own version (one Redis
+        # round trip per hit instead of two).
+        self.versioned = versioned
         self._inflight: dict[str, asyncio.Future[CachedBytes]] = {}
 
     def _version_key(self, namespace: str) -> str:
@@ -76,6 +80,23 @@ class ResponseCache:
             logger.warning("cannot bump cache version of %s: %s", namespace, exc)
             return -1
 
+    async def _full_key(self, namespace: str, key: str) -> str:
+        if not self.versioned:
+            return f"{self.prefix}:{namespace}:{key}"
+        return f"{self.prefix}:{namespace}:v{await self.version(namespace)}:{key}"
+
+    async def peek(self, namespace: str, key: str) -> CachedBytes | None:
+        """The stored value if there is one (a hit is counted); never computes, never raises."""
+        try:
+            stored = await self.redis.get(await self._full_key(namespace, key))
+        except RedisError:
+            return None
+        if stored is None:
+            return None
+        if self.observe is not None:
+            self.observe(namespace, "hit")
+        return _unpack(stored, "hit")
+
     async def get_or_compute(self, namespace: str, key: str, compute: Compute) -> CachedBytes:
         result, counted = await self._get_or_compute(namespace, key, compute)
         if self.observe is not None:
@@ -87,7 +108,7 @@ class ResponseCache:
     ) -> tuple[CachedBytes, str]:
         """The value, and the status to count (a shared in-flight computation is a hit)."""
         try:
-            full_key = f"{self.prefix}:{namespace}:v{await self.version(namespace)}:{key}"
+            full_key = await self._full_key(namespace, key)
         except RedisError:
             body = await compute()
             return CachedBytes(body, etag_of(body), "bypass"), "bypass"

@@ -11,13 +11,17 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
+from shared.cache import CachedBytes
+from shared.cache_fast_path import CacheHitFastPath
 from shared.errors import ORJSONResponse, error_response
 from shared.events import Streams
 from shared.metrics import cache_observer, register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
+from starlette.types import Scope
 
 from index_service.adapters.store import CONSUMER_GROUP
+from index_service.api.deps import key_of, namespace_of
 from index_service.api.routes import router
 from index_service.bootstrap import Container, bootstrap
 from index_service.domain.model import InvalidRequest, NoData
@@ -67,4 +71,23 @@ def create_app(
         return error_response(422, str(exc))
 
     app.include_router(router)
+    app.add_middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
     return app
+
+
+# Cached reads served straight from Redis on a hit, before FastAPI (bench/index_nginx_cache.py).
+FAST_PATHS = {
+    "/index-performance": "application/json",
+    "/index-composition": "application/json",
+    "/composition-changes": "application/json",
+    "/index-turnover": "application/json",
+    "/index-near-misses": "application/json",
+    "/data-quality": "application/json",
+}
+
+
+async def cached_hit(scope: Scope, path: str, query: list[tuple[str, str]]) -> CachedBytes | None:
+    container: Container | None = getattr(scope["app"].state, "container", None)
+    if container is None:
+        return None
+    return await container.cache.peek(namespace_of(container), key_of(path, query))

@@ -105,5 +105,6 @@ def bootstrap(
         market_data=market_data,
         on_new_build=relay.wake,
     )
-    cache = ResponseCache(redis, prefix="index", ttl_seconds=settings.cache_ttl_s)
+    # The namespace carries the data version and build generation itself (api/deps.py).
+    cache = ResponseCache(redis, prefix="index", ttl_seconds=settings.cache_ttl_s, versioned=False)
     return Container(settings, store, redis, cache, market_data, relay, deps)
