@@ -9,8 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import uvicorn
-from shared.logs import configure_logging
+from shared.serve import serve_app
 from shared.settings import load_settings
 
 from export_service.bootstrap import bootstrap
@@ -22,15 +21,7 @@ from export_service.settings import ExportSettings
 
 def serve() -> None:
     settings = load_settings(ExportSettings)
-    configure_logging("export", settings.log_level)
-    uvicorn.run(
-        "export_service.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port_of(settings.service),
-        log_config=None,
-        access_log=False,
-    )
+    serve_app("export_service.app:create_app", settings, settings.service)
 
 
 def export_to_file(start: date, end: date, sections: tuple[Section, ...], output: Path) -> int:

@@ -10,9 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 import orjson
-import uvicorn
 from shared.clock import SystemClock
-from shared.logs import configure_logging
+from shared.serve import serve_app
 from shared.settings import SettingsError, load_settings
 
 from gateway import handlers
@@ -25,14 +24,10 @@ from gateway.settings import GatewaySettings
 
 
 def serve(settings: GatewaySettings) -> None:
-    configure_logging("gateway", settings.log_level)
-    uvicorn.run(
+    serve_app(
         "gateway.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port_of(settings.service),
-        log_config=None,
-        access_log=False,
+        settings,
+        settings.service,
         ws_per_message_deflate=False,
         ws_ping_interval=20.0,
     )

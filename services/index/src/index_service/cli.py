@@ -12,8 +12,7 @@ import sys
 from datetime import UTC, date, datetime
 
 import duckdb
-import uvicorn
-from shared.logs import configure_logging
+from shared.serve import serve_app
 from shared.settings import load_settings
 
 from index_service.adapters import queries
@@ -25,15 +24,7 @@ from index_service.settings import IndexSettings
 
 def serve() -> None:
     settings = load_settings(IndexSettings)
-    configure_logging("index", settings.log_level)
-    uvicorn.run(
-        "index_service.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port_of(settings.service),
-        log_config=None,
-        access_log=False,
-    )
+    serve_app("index_service.app:create_app", settings, settings.service)
 
 
 def open_store(settings: IndexSettings) -> DuckStore:

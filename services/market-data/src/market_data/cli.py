@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from shared.logs import configure_logging
+from shared.serve import serve_app
 from shared.settings import SettingsError, load_settings
 
 from market_data.settings import MarketDataSettings
@@ -17,15 +17,7 @@ from market_data.settings import MarketDataSettings
 
 def serve() -> None:
     settings = load_settings(MarketDataSettings)
-    configure_logging("market-data", settings.log_level)
-    uvicorn.run(
-        "market_data.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port_of(settings.service),
-        log_config=None,
-        access_log=False,
-    )
+    serve_app("market_data.app:create_app", settings, settings.service)
 
 
 def iso_date(text: str) -> date:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-from shared.logs import configure_logging
+from shared.serve import serve_app
 from shared.settings import load_settings
 
 from trading.settings import TradingSettings
@@ -13,15 +12,7 @@ from trading.settings import TradingSettings
 
 def serve() -> None:
     settings = load_settings(TradingSettings)
-    configure_logging("trading", settings.log_level)
-    uvicorn.run(
-        "trading.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port_of(settings.service),
-        log_config=None,
-        access_log=False,
-    )
+    serve_app("trading.app:create_app", settings, settings.service)
 
 
 def main(argv: list[str] | None = None) -> None:
