@@ -62,13 +62,18 @@ def pid_file(env: dict[str, str], name: str) -> Path:
 
 
 def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped (a just-killed process is one)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
 
 
 def running_pid(env: dict[str, str], name: str) -> int | None:

@@ -1,5 +1,9 @@
 """Trading, portfolio and market data through nginx with the real alpaca-py clients."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -7,11 +11,13 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from alpaca.common.exceptions import APIError
 from alpaca.data.historical import StockHistoricalDataClient
 from alpaca.data.requests import StockBarsRequest, StockLatestTradeRequest
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
+from alpaca.trading.models import Position
 from alpaca.trading.requests import (
     GetOrdersRequest,
     LimitOrderRequest,
@@ -19,7 +25,7 @@ from alpaca.trading.requests import (
     ReplaceOrderRequest,
 )
 
-from tests.stack import Stack
+from tests.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -44,6 +50,20 @@ def largest_symbol(stack: Stack) -> str:
     with stack.client() as client:
         securities = client.get("/securities", params={"limit": 1}).json()["securities"]
     return str(securities[0]["symbol"])
+
+
+def position_or_none(client: TradingClient, symbol: str) -> Position | None:
+    try:
+        position = client.get_open_position(symbol)
+    except APIError:
+        return None
+    return position if isinstance(position, Position) else None
+
+
+def affordable_symbol(stack: Stack, below: Decimal = Decimal(500)) -> str:
+    with stack.client() as client:
+        securities = client.get("/securities", params={"limit": 100}).json()["securities"]
+    return next(str(s["symbol"]) for s in securities if Decimal(s["close"]) < below)
 
 
 def test_alpaca_data_client_reads_bars_and_latest_trades_through_the_gateway(
@@ -141,3 +161,63 @@ def test_another_users_orders_and_positions_are_invisible(stack: Stack) -> None:
     with stack.client("bob") as client:
         assert client.get(f"/v2/orders/{alices[0].id}").status_code == 404
     assert bob.get_all_positions() == []
+
+
+def _kill_process_group(stack: Stack, name: str) -> None:
+    pid = int((stack.var_dir / "run" / f"{name}.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+
+
+def test_killed_workers_restarted_lose_no_fill_and_apply_none_twice(stack: Stack) -> None:
+    client = trading_client(stack, "bob")
+    symbol = affordable_symbol(stack)
+    buy = MarketOrderRequest(
+        symbol=symbol, qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY
+    )
+
+    first = [client.submit_order(buy) for _ in range(3)]
+    _kill_process_group(stack, "trading-worker")
+    _kill_process_group(stack, "portfolio-worker")
+    second = [client.submit_order(buy) for _ in range(3)]
+    restarted = subprocess.run(
+        [sys.executable, "scripts/stack.py", "up"],
+        cwd=ROOT,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+
+    orders = [*first, *second]
+    eventually(
+        lambda: all(client.get_order_by_id(o.id).status == OrderStatus.FILLED for o in orders),
+        "every order to fill",
+    )
+    position = eventually(
+        lambda: (p := position_or_none(client, symbol)) and p.qty == "6" and p,
+        "the position to count six fills exactly once",
+        timeout=90,
+    )
+    fills = client.get("/account/activities/FILL", {"symbol": symbol, "page_size": 100})
+
+    assert position.qty == "6"
+    assert len(fills) == 6
+    assert len({f["id"] for f in fills}) == 6
+
+
+def test_alpaca_closes_positions_and_reads_history_and_fill_activities(stack: Stack) -> None:
+    client = trading_client(stack, "alice")
+    symbol = largest_symbol(stack)
+    eventually(lambda: position_or_none(client, symbol), "alice's position")
+
+    closing = client.close_position(symbol)
+    eventually(lambda: client.get_order_by_id(closing.id).status == OrderStatus.FILLED, "the close")
+    eventually(lambda: not client.get_all_positions(), "no position left")
+    history = client.get_portfolio_history()
+    fills = client.get("/account/activities/FILL", {"symbol": symbol})
+    closed_all = client.close_all_positions(cancel_orders=True)
+
+    assert len(history.equity) >= 1
+    assert {f["side"] for f in fills} == {"buy", "sell"}
+    assert closed_all == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -15,6 +16,22 @@ from market_data.adapters.queries import raw_rows
 from market_data.domain.price_walk import Tick
 
 logger = logging.getLogger("market_data.finnhub_ws")
+TOKEN = re.compile(r"token=[^&\s]*")
+
+
+class _RedactToken(logging.Filter):
+    """The websockets library logs the handshake (``> GET /?token=...``) at DEBUG: mask the key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = TOKEN.sub("token=***", message), None
+        return True
+
+
+# The socket's own logger (not "websockets.client"), so the filter sees every record it emits.
+socket_logger = logging.getLogger("market_data.finnhub_ws.socket")
+socket_logger.addFilter(_RedactToken())
 
 
 def top_symbols(engine: Engine, count: int) -> list[str]:
@@ -36,7 +53,9 @@ async def finnhub_trades(
     delay = 1.0
     while not stop.is_set():
         try:
-            async with websockets.connect(f"{url}?token={key}", open_timeout=10) as socket:
+            async with websockets.connect(
+                f"{url}?token={key}", open_timeout=10, logger=socket_logger
+            ) as socket:
                 for symbol in symbols:
                     await socket.send(json.dumps({"type": "subscribe", "symbol": symbol}))
                 delay = 1.0
