@@ -5,7 +5,7 @@ export GATEWAY_PORT ?= 8080
 export PATH := $(HOME)/.local/bin:/usr/sbin:$(PATH)
 PACKAGES := -p shared -p market_data -p index_service -p trading -p portfolio -p export_service -p gateway
 
-.PHONY: up down status logs test test-fast lint format bench ingest bootstrap
+.PHONY: up down status logs test test-postgres test-fast lint format bench ingest bootstrap
 
 up: bootstrap  ## install what is missing, start every process, load default data
 	uv run --no-sync python scripts/stack.py up
@@ -24,6 +24,9 @@ bootstrap:
 
 test: bootstrap  ## the whole suite against real Redis, SQLite, DuckDB and nginx
 	uv run --no-sync pytest
+
+test-postgres: bootstrap  ## the trading and portfolio suites against PostgreSQL (TEST_POSTGRES_URL, default 127.0.0.1:5432)
+	TEST_DATABASE_BACKEND=postgres TRADING_SM_EXAMPLES=10 uv run --no-sync pytest services/trading services/portfolio
 
 test-fast: bootstrap
 	uv run --no-sync pytest -m "not slow"

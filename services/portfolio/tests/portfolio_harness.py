@@ -1,5 +1,6 @@
 """Harness for integration tests: the app under uvicorn and the worker, each in a thread,
-sharing one SQLite file and a real Redis; events are published as their producers would."""
+sharing one database (SQLite file or PostgreSQL schema) and a real Redis; events are
+published as their producers would."""
 
 from __future__ import annotations
 
@@ -20,11 +21,18 @@ from portfolio.worker import run_worker
 from shared.events import AccountOpened, EventPayload, OrderFilled, PriceTick, encode, make_event
 from shared.testing.processes import free_port
 
+# The ``settings_for`` fixture: ``settings_for(**overrides)`` on the test's database.
+SettingsFor = Callable[..., PortfolioSettings]
 
-def make_settings(var_dir: Path, redis_url: str, **extra: Any) -> PortfolioSettings:
+
+def make_settings(
+    var_dir: Path, redis_url: str, *, database_url: str = "", **extra: Any
+) -> PortfolioSettings:
+    """Fast-cycling settings; an empty ``database_url`` means the SQLite file under var_dir."""
     defaults: dict[str, Any] = {
         "var_dir": var_dir,
         "redis_url": redis_url,
+        "database_url": database_url,
         "rules_refresh_s": 0.05,
         "snapshot_interval_s": 0.2,
         "webhook_poll_s": 0.05,

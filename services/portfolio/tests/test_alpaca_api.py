@@ -2,7 +2,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal as D  # noqa: N817
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ from alpaca.trading.requests import ClosePositionRequest, GetPortfolioHistoryReq
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from portfolio.app import create_app
-from portfolio_harness import Publisher, ServerThread, WorkerThread, eventually, make_settings
+from portfolio_harness import Publisher, ServerThread, SettingsFor, WorkerThread, eventually
 from shared.testing.processes import free_port
 
 
@@ -96,11 +95,11 @@ def stand_in_trading(
 
 
 @pytest.fixture
-def stack(var_dir: Path, redis_url: str, publisher: Publisher) -> Iterator[dict[str, Any]]:
+def stack(settings_for: SettingsFor, publisher: Publisher) -> Iterator[dict[str, Any]]:
     orders: list[dict[str, Any]] = []
     reserved: dict[str, str] = {}
     with ServerThread(stand_in_trading(orders, reserved)) as trading:
-        settings = make_settings(var_dir, redis_url, trading_url=trading.url)
+        settings = settings_for(trading_url=trading.url)
         with WorkerThread(settings), ServerThread(IdentityFromApiKey(create_app(settings))) as api:
             publisher.open_account("alice", "100000")
             publisher.open_account("bob", "50000")
@@ -278,9 +277,9 @@ def test_user_b_never_sees_user_a_positions_activities_reports_rules_alerts_or_w
 
 
 def test_account_falls_back_to_own_cash_and_says_so_when_trading_is_unreachable(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url, trading_url=f"http://127.0.0.1:{free_port()}")
+    settings = settings_for(trading_url=f"http://127.0.0.1:{free_port()}")
     with WorkerThread(settings), ServerThread(IdentityFromApiKey(create_app(settings))) as api:
         publisher.open_account("carol", "2500")
         headers = {"APCA-API-KEY-ID": "carol"}

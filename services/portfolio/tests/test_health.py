@@ -2,13 +2,39 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 from portfolio.app import create_app
+from portfolio.bootstrap import bootstrap
 from portfolio.settings import PortfolioSettings
+from portfolio_harness import SettingsFor
+from shared.testing.postgres import selected_backend
 
 
-def test_healthz_answers_and_readyz_sees_database_and_redis(var_dir: Path, redis_url: str) -> None:
-    settings = PortfolioSettings(var_dir=var_dir, redis_url=redis_url)
+def test_healthz_answers_and_readyz_sees_database_and_redis(settings_for: SettingsFor) -> None:
+    settings = settings_for()
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json()["status"] == "ok"
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["ready"] is True
+
+
+def test_the_engine_is_the_database_test_database_backend_selects(
+    settings_for: SettingsFor, portfolio_database: str
+) -> None:
+    settings = settings_for()
+    container = bootstrap(settings)
+    try:
+        expected = "postgresql" if selected_backend() == "postgres" else "sqlite"
+        assert container.engine.dialect.name == expected
+        if expected == "sqlite":
+            assert settings.database_file().exists()
+        else:
+            assert container.engine.url.render_as_string() == portfolio_database
+    finally:
+        container.engine.dispose()
+
+
+def test_an_empty_database_url_means_the_sqlite_file_under_var_dir(var_dir: Path) -> None:
+    settings = PortfolioSettings(var_dir=var_dir, database_url="")
+    assert settings.database() == f"sqlite:///{var_dir}/data/portfolio/portfolio.sqlite"
+    url = "postgresql://portfolio@db.internal:5432/portfolio"
+    assert PortfolioSettings(var_dir=var_dir, database_url=url).database() == url

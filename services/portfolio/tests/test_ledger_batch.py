@@ -29,8 +29,8 @@ NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url(tmp_path / "portfolio.sqlite"))
+def engine(tmp_path: Path, portfolio_database: str) -> Iterator[Engine]:
+    engine = make_engine(portfolio_database or sqlite_url(tmp_path / "portfolio.sqlite"))
     create_bus_tables(engine)
     metadata.create_all(engine)
     yield engine

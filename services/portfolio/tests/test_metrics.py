@@ -1,15 +1,13 @@
 """/metrics of the portfolio app: HTTP counts, outbox backlog, consumer groups, dead letters."""
 
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 from portfolio.app import create_app
-from portfolio.settings import PortfolioSettings
+from portfolio_harness import SettingsFor
 from prometheus_client.parser import text_string_to_metric_families
 
 
-def test_metrics_show_requests_and_the_outbox_backlog(var_dir: Path, redis_url: str) -> None:
-    settings = PortfolioSettings(var_dir=var_dir, redis_url=redis_url)
+def test_metrics_show_requests_and_the_outbox_backlog(settings_for: SettingsFor) -> None:
+    settings = settings_for()
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
         text = client.get("/metrics").text
@@ -25,7 +23,7 @@ def test_metrics_show_requests_and_the_outbox_backlog(var_dir: Path, redis_url: 
 
 
 def test_metrics_show_the_workers_consumer_groups_and_dead_letters(
-    var_dir: Path, redis_url: str
+    settings_for: SettingsFor, redis_url: str
 ) -> None:
     import redis
     from shared.events import Streams
@@ -35,7 +33,7 @@ def test_metrics_show_the_workers_consumer_groups_and_dead_letters(
     plain.xadd(Streams.ORDERS, {"data": "{}"})
     plain.xadd(Streams.dead_letter(Streams.ORDERS), {"data": "{}", "error": "boom"})
     plain.close()
-    with TestClient(create_app(PortfolioSettings(var_dir=var_dir, redis_url=redis_url))) as client:
+    with TestClient(create_app(settings_for())) as client:
         text = client.get("/metrics").text
 
     samples = {

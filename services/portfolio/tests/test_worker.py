@@ -12,8 +12,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from portfolio.adapters.webhooks import verify
 from portfolio.app import create_app
-from portfolio_harness import Publisher, WorkerThread, eventually, make_settings
-from shared.db import make_engine, sqlite_url
+from portfolio.settings import PortfolioSettings
+from portfolio_harness import Publisher, SettingsFor, WorkerThread, eventually
+from shared.db import make_engine
 from shared.events import (
     AccountOpened,
     OrderAccepted,
@@ -23,31 +24,32 @@ from shared.events import (
     make_event,
 )
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 USER = {"X-User-Id": "alice", "X-Scopes": "read,trade"}
 
 
-def scalar(settings: Any, sql: str, **params: Any) -> Any:
-    engine = make_engine(sqlite_url(settings.database_file()))
+def scalar(settings: PortfolioSettings, sql: str, **params: Any) -> Any:
+    engine = make_engine(settings.database())
     try:
         with engine.connect() as connection:
             return connection.execute(text(sql), params).scalar()
-    except OperationalError:  # the worker has not created its tables yet
+    except (OperationalError, ProgrammingError):  # the worker has not created its tables yet
         return None
     finally:
         engine.dispose()
 
 
-def quoted(settings: Any, symbol: str, price: str) -> bool:
+def quoted(settings: PortfolioSettings, symbol: str, price: str) -> bool:
     return scalar(settings, "SELECT price FROM quotes WHERE symbol = :s", s=symbol) == price
 
 
 def test_a_killed_and_restarted_worker_applies_each_fill_exactly_once(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url)
-    env = {**os.environ, "VAR_DIR": str(var_dir), "REDIS_URL": redis_url}
+    settings = settings_for()
+    # The worker process finds its database in PORTFOLIO_DATABASE_URL (see conftest).
+    env = {**os.environ, "VAR_DIR": str(settings.var_dir), "REDIS_URL": settings.redis_url}
     argv = [sys.executable, "-c", "from portfolio.cli import main; main(['worker'])"]
     publisher.open_account("alice", "1000000")
     for _ in range(200):
@@ -90,9 +92,9 @@ def make_ts() -> Any:
 
 
 def test_a_halt_rule_raises_once_per_crossing_and_publishes_trading_halted(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url)
+    settings = settings_for()
     with TestClient(create_app(settings)) as api, WorkerThread(settings):
         rule = api.post(
             "/risk-rules",
@@ -159,9 +161,9 @@ class Receiver:
 
 
 def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_gets_it_on_retry(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url)
+    settings = settings_for()
     good, flaky = Receiver(), Receiver(failures=2)
     try:
         with TestClient(create_app(settings)) as api, WorkerThread(settings):
@@ -196,16 +198,22 @@ def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_get
             hook["secret"], headers["X-Signature-Timestamp"], body, headers["X-Signature"]
         )
         assert b'"RiskAlertRaised"' in body
+    engine = make_engine(settings.database())
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT secret_encrypted FROM webhooks")).scalars()
+        stored = b"".join(bytes(r) for r in rows)
+    engine.dispose()
     files = [settings.database_file(), Path(f"{settings.database_file()}-wal")]
-    stored = b"".join(f.read_bytes() for f in files if f.exists())
+    stored += b"".join(f.read_bytes() for f in files if f.exists())  # SQLite: every byte
+    assert len(stored) > 0
     for hook in hooks:
         assert hook["secret"].encode() not in stored
 
 
 def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they_close(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url)
+    settings = settings_for()
     ids = [f"o{i}" for i in range(3)]
     common = {"account_id": "alice", "client_order_id": "c", "symbol": "X", "side": "buy"}
     with TestClient(create_app(settings)) as api, WorkerThread(settings):
@@ -235,9 +243,9 @@ def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they
 
 
 def test_a_cross_price_alert_needs_a_known_price_then_alerts_each_crossing_either_way(
-    var_dir: Path, redis_url: str, publisher: Publisher
+    settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = make_settings(var_dir, redis_url)
+    settings = settings_for()
     rule = {"kind": "price_alert", "symbol": "QQ", "direction": "cross", "threshold": "50"}
     with TestClient(create_app(settings)) as api, WorkerThread(settings):
         unknown = api.post("/risk-rules", json=rule, headers=USER)

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from shared.bus.idempotent import apply_batch_once, apply_batch_once_with
 from shared.clock import FixedClock
 from shared.events import AccountOpened, Envelope, PriceTick, make_event
+from shared.testing.postgres import drop_database_url, fresh_database_url, selected_backend
 from sqlalchemy import func, literal_column, select
 from trading import handlers
 from trading.adapters.market_data import StaticDirectory
@@ -44,6 +45,8 @@ class TradingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="trading-sm-"))
+        # Each example starts from an empty database: a new schema on PostgreSQL.
+        self.database_url = fresh_database_url() if selected_backend() == "postgres" else ""
         self.clock = FixedClock(T0)
         self.container = self.start()
         event = make_event(
@@ -60,7 +63,12 @@ class TradingMachine(RuleBasedStateMachine):
 
     def start(self) -> Container:
         config = trading_settings(
-            self.dir, "redis://127.0.0.1:1/0", slippage_bps=10, fee_per_share="0.01", fee_bps=5
+            self.dir,
+            "redis://127.0.0.1:1/0",
+            slippage_bps=10,
+            fee_per_share="0.01",
+            fee_bps=5,
+            database_url=self.database_url,
         )
         return bootstrap(
             config,
@@ -71,14 +79,20 @@ class TradingMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.container.engine.dispose()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.database_url:
+            drop_database_url(self.database_url)
 
     def open_ids(self) -> list[str]:
+        # Insertion order (SQLite's rowid) keeps the draws reproducible; PostgreSQL has no
+        # such column, so there ties of one instant fall back to the random ids.
+        if self.container.engine.dialect.name == "sqlite":
+            order_by = [literal_column("rowid")]
+        else:
+            order_by = [orders.c.created_at, orders.c.leg_role, orders.c.id]
         with self.container.engine.connect() as db:
             return list(
                 db.execute(
-                    select(orders.c.id)
-                    .where(orders.c.is_open.is_(True))
-                    .order_by(literal_column("rowid"))
+                    select(orders.c.id).where(orders.c.is_open.is_(True)).order_by(*order_by)
                 ).scalars()
             )
 
@@ -185,22 +199,15 @@ class TradingMachine(RuleBasedStateMachine):
             rows = db.execute(
                 select(orders.c.id, orders.c.status, orders.c.qty, orders.c.filled_qty)
             ).all()
-            filled = dict(
-                db.execute(
-                    select(fills.c.order_id, func.group_concat(fills.c.qty, "|")).group_by(
-                        fills.c.order_id
-                    )
-                ).all()
-            )
+            executed: dict[str, Decimal] = {}
+            for fill in db.execute(select(fills.c.order_id, fills.c.qty)):
+                executed[fill.order_id] = executed.get(fill.order_id, Decimal(0)) + fill.qty
         for row in rows:
             if row.id in self.seen_terminal:
                 assert row.status == self.seen_terminal[row.id]
             elif row.status in TERMINAL:
                 self.seen_terminal[row.id] = row.status
-            executions = sum(
-                (Decimal(q) for q in (filled.get(row.id) or "").split("|") if q), Decimal(0)
-            )
-            assert executions == row.filled_qty
+            assert executed.get(row.id, Decimal(0)) == row.filled_qty
             if row.qty is not None:
                 assert row.filled_qty <= row.qty
 

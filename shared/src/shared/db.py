@@ -1,4 +1,4 @@
-"""SQL engines: SQLite in WAL mode with BEGIN IMMEDIATE writes, or any SQLAlchemy URL."""
+"""SQL engines: SQLite in WAL mode with BEGIN IMMEDIATE writes, PostgreSQL, or any URL."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ def sqlite_url(path: Path) -> str:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for the URL; SQLite files get WAL, a busy timeout and immediate write locks."""
+    """An engine for the URL; SQLite files get WAL, a busy timeout and immediate write locks.
+
+    PostgreSQL URLs (``postgresql://`` or ``postgres://`` mean the psycopg 3 driver) get
+    sessions in UTC, so naive timestamps read and write as UTC whatever the server's zone."""
+    if url.startswith(("postgresql", "postgres:")):
+        engine = create_engine(postgres_url(url), echo=echo, pool_pre_ping=True)
+        _configure_postgres(engine)
+        return engine
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True)
     engine = create_engine(
@@ -28,6 +35,23 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
     _configure_sqlite(engine)
     return engine
+
+
+def postgres_url(url: str) -> str:
+    """The URL with the psycopg 3 driver when it names none (``postgres://`` included)."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare) :]
+    return url
+
+
+def _configure_postgres(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,7 @@ import httpx
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
 from shared.clock import Clock, SystemClock
-from shared.db import make_engine, sqlite_url
+from shared.db import make_engine
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
@@ -38,7 +38,7 @@ class Container:
 def bootstrap(
     settings: PortfolioSettings, *, trading: TradingPort | None = None, clock: Clock | None = None
 ) -> Container:
-    engine = make_engine(sqlite_url(settings.database_file()))
+    engine = make_engine(settings.database())
     create_bus_tables(engine)
     metadata.create_all(engine)
     keys = load_keys(

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
+from shared.db import sqlite_url
 from shared.settings import Environment, ServiceName, ServiceSettings
 
 
 class PortfolioSettings(ServiceSettings):
     service: ServiceName = ServiceName.PORTFOLIO
     database_path: Path | None = None
+    # A SQLAlchemy URL (``postgresql://user@host/db`` uses psycopg 3); empty: the SQLite file.
+    # PORTFOLIO_DATABASE_URL wins over DATABASE_URL, so one environment can serve several
+    # services without pointing them at the same database.
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("portfolio_database_url", "database_url"),
+    )
     # Fernet keys for webhook secrets, comma-separated, newest first (env PORTFOLIO_FERNET_KEYS),
     # else read from this file (a Docker secret).
     portfolio_fernet_keys: str = Field(default="", repr=False)
@@ -26,11 +34,15 @@ class PortfolioSettings(ServiceSettings):
     # Ledger batches of at most this many events are applied on the worker's event loop
     # (no thread hop, no GIL convoy with the tick revaluation); larger ones in a thread.
     inline_batch_max: int = Field(default=20, ge=0)
-    # The worker checkpoints the WAL in the background this often (never on a commit).
+    # The worker checkpoints SQLite's WAL in the background this often (never on a commit).
     checkpoint_every_s: float = Field(default=1.0, gt=0)
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "portfolio.sqlite"
+
+    def database(self) -> str:
+        """The URL the engine is made from: DATABASE_URL, else the SQLite file."""
+        return self.database_url or sqlite_url(self.database_file())
 
     @property
     def allows_development_key(self) -> bool:

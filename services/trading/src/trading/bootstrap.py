@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
 from shared.clock import Clock, SystemClock
-from shared.db import make_engine, sqlite_url
+from shared.db import make_engine
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
@@ -62,7 +62,7 @@ def bootstrap(
     symbols: SymbolDirectory | None = None,
 ) -> Container:
     """Build everything the app and the worker use; tests pass their clock and symbol port."""
-    engine = make_engine(sqlite_url(settings.database_file()))
+    engine = make_engine(settings.database())
     create_bus_tables(engine)
     create_tables(engine)
     directory = symbols or MarketDataDirectory(

@@ -59,14 +59,16 @@ class TradingDeps:
     simulator: ExecutionSimulator
     symbols: SymbolDirectory
     # One writer at a time inside this process: SQLite's busy-wait sleeps are far slower
-    # than a lock handoff (BEGIN IMMEDIATE still guards against the other processes).
+    # than a lock handoff. It is not what makes writes correct: against the other processes
+    # SQLite's BEGIN IMMEDIATE serializes writers, and on PostgreSQL each transaction locks
+    # the accounts it changes (UnitOfWork) and multi-account ones take an advisory lock.
     writer: threading.Lock = field(default_factory=threading.Lock)
     # Symbols known to exist (they never become unknown): skips a read per order.
     known: set[str] = field(default_factory=set)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (BEGIN IMMEDIATE), committed on success."""
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on success."""
         with self.writer, self.engine.begin() as connection:
             yield connection
 
@@ -97,6 +99,7 @@ def submit_order(deps: TradingDeps, account_id: str, request: OrderRequest) -> O
         raise OrderRefused("notional sell orders are not supported: send qty")
     with deps.write() as db:
         uow = UnitOfWork(db, deps.clock.now())
+        uow.lock([account_id])  # first: the client_order_id check and the reserve need it
         client_order_id = request.client_order_id or str(uuid.uuid4())
         existing = repo.get_by_client_order_id(db, account_id, client_order_id)
         if existing is not None:
@@ -240,6 +243,7 @@ def replace_order(
         )
     with deps.write() as db:
         uow = UnitOfWork(db, deps.clock.now())
+        uow.lock([account_id])  # before reading the order it changes
         found = repo.get_order(db, account_id, order_id)
         if found is None:
             raise OrderNotFound()
@@ -366,6 +370,7 @@ def cancel_order(deps: TradingDeps, account_id: str, order_id: str) -> Order:
     """Cancel an open order (and its legs); 422 when it is no longer open."""
     with deps.write() as db:
         uow = UnitOfWork(db, deps.clock.now())
+        uow.lock([account_id])  # before reading the order it changes
         found = repo.get_order(db, account_id, order_id)
         if found is None:
             raise OrderNotFound()
@@ -381,6 +386,7 @@ def cancel_all_orders(deps: TradingDeps, account_id: str) -> list[Order]:
     """Cancel every open order of the account; returns those it canceled."""
     with deps.write() as db:
         uow = UnitOfWork(db, deps.clock.now())
+        uow.lock([account_id])
         orders = [uow.adopt(o) for o in repo.open_orders(db, account_id)]
         for order in orders:
             deps.simulator.finish(uow, order, OrderStatus.CANCELED, "canceled by the client")
@@ -394,8 +400,10 @@ def apply_ticks(simulator: ExecutionSimulator, db: repo.Db, events: Sequence[Env
     ticks = [(e, p) for e in events if isinstance(p := e.typed_payload(), PriceTick)]
     if not ticks:
         return
+    repo.lock_book(db)
     uow = UnitOfWork(db, ticks[0][0].ts_event)
-    due = deque(repo.due_for_expiry(db, max(e.ts_event for e, _ in ticks)))
+    until = max(e.ts_event for e, _ in ticks)
+    due = deque(uow.locked_read(lambda: repo.due_for_expiry(db, until)))
     latest: dict[str, tuple[Decimal, datetime]] = {}
     for envelope, tick in ticks:
         uow.now = envelope.ts_event
@@ -413,10 +421,10 @@ def apply_ticks(simulator: ExecutionSimulator, db: repo.Db, events: Sequence[Env
 def candidates(uow: UnitOfWork, tick: PriceTick) -> list[Order]:
     """Orders this tick may concern: the book's, plus those changed earlier in the batch."""
     price_ceil, price_floor = index_price(tick.price)
-    found = {
-        o.id: uow.adopt(o)
-        for o in repo.book_candidates(uow.db, tick.symbol, price_ceil, price_floor)
-    }
+    booked = uow.locked_read(
+        lambda: repo.book_candidates(uow.db, tick.symbol, price_ceil, price_floor)
+    )
+    found = {o.id: uow.adopt(o) for o in booked}
     for order in uow.changed_of(tick.symbol):
         found.setdefault(order.id, order)
     return sorted(found.values(), key=lambda o: (o.submitted_at, o.id))
@@ -426,8 +434,9 @@ def expire_due_orders(deps: TradingDeps, now: datetime | None = None) -> int:
     """Expire day orders whose session has closed; returns how many."""
     moment = now or deps.clock.now()
     with deps.write() as db:
+        repo.lock_book(db)
         uow = UnitOfWork(db, moment)
-        due = repo.due_for_expiry(db, moment)
+        due = uow.locked_read(lambda: repo.due_for_expiry(db, moment))
         for order in due:
             deps.simulator.finish(uow, uow.adopt(order), OrderStatus.EXPIRED)
         uow.flush()
@@ -437,7 +446,7 @@ def expire_due_orders(deps: TradingDeps, now: datetime | None = None) -> int:
 def open_account(db: repo.Db, event: AccountOpened, at: datetime) -> None:
     """AccountOpened: a new account with its deposit (a repeat changes nothing)."""
     if repo.load_account(db, event.account_id) is not None:
-        return
+        return  # (a concurrent insert of the same account is ignored by the insert itself)
     account = Account(
         account_id=event.account_id,
         user_name=event.user_name,
@@ -449,7 +458,7 @@ def open_account(db: repo.Db, event: AccountOpened, at: datetime) -> None:
 
 def set_halted(db: repo.Db, event: TradingHalted) -> None:
     """TradingHalted: block (or, with halted=false, allow again) risk-increasing orders."""
-    account = repo.load_account(db, event.account_id)
+    account = repo.load_account(db, event.account_id, lock=True)
     if account is None:
         return
     account.halted = event.halted

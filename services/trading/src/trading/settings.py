@@ -5,13 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
+from shared.db import sqlite_url
 from shared.settings import ServiceName, ServiceSettings
 
 
 class TradingSettings(ServiceSettings):
     service: ServiceName = ServiceName.TRADING
     database_path: Path | None = None
+    # A SQLAlchemy URL (``postgresql://user@host/db`` uses psycopg 3); empty: the SQLite file.
+    # TRADING_DATABASE_URL wins over DATABASE_URL, so one environment can serve several
+    # services without pointing them at the same database.
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("trading_database_url", "database_url"),
+    )
     # Execution model of the simulator (DESIGN.md, Orders).
     slippage_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
     fee_per_share: Decimal = Field(default=Decimal("0"), ge=0, le=10)
@@ -26,3 +34,7 @@ class TradingSettings(ServiceSettings):
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "trading.sqlite"
+
+    def database(self) -> str:
+        """The URL the engine is made from: DATABASE_URL, else the SQLite file."""
+        return self.database_url or sqlite_url(self.database_file())

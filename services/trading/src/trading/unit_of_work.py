@@ -1,8 +1,14 @@
 """One database transaction of the trading service: it loads accounts, holdings and orders
-once (an identity map), collects the events, and writes everything back with the outbox."""
+once (an identity map), collects the events, and writes everything back with the outbox.
+
+Every account it loads is locked until the transaction ends (FOR UPDATE; on SQLite the
+transaction holds the database's write lock anyway), and a holding is only read after its
+account: on PostgreSQL the account's row lock serializes everything that changes the account,
+its holdings and its orders, in every process."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,10 +35,31 @@ class UnitOfWork:
         self.changed_by_symbol: dict[str, dict[str, Order]] = {}
         self.fills: list[repo.FillRow] = []
         self.events: list[EventPayload] = []
+        self.row_locks = repo.needs_row_locks(db)
+
+    def lock(self, account_ids: Iterable[str]) -> None:
+        """Lock and load these accounts (those that exist) unless already loaded: call it
+        before reading the orders a command will change."""
+        wanted = set(account_ids) - self.accounts.keys()
+        for account in repo.lock_accounts(self.db, list(wanted)):
+            self.accounts[account.account_id] = account
+
+    def locked_read(self, read: Callable[[], list[Order]]) -> list[Order]:
+        """Orders found by a query over several accounts, as they are once their accounts are
+        locked: the query runs again after locking, and orders of accounts that appeared in
+        between are left out (to the next tick or round, as if they came a moment later)."""
+        found = read()
+        if not self.row_locks:
+            return found
+        missing = {o.account_id for o in found} - self.accounts.keys()
+        if not missing:
+            return found
+        self.lock(missing)
+        return [o for o in read() if o.account_id in self.accounts]
 
     def account(self, account_id: str) -> Account:
         if account_id not in self.accounts:
-            account = repo.load_account(self.db, account_id)
+            account = repo.load_account(self.db, account_id, lock=True)
             if account is None:
                 raise OrderRefused(
                     f"account {account_id} is not open for trading (no AccountOpened yet)", 403
@@ -43,6 +70,8 @@ class UnitOfWork:
     def holding(self, account_id: str, symbol: str) -> Holding:
         key = (account_id, symbol)
         if key not in self.holdings:
+            if self.row_locks:
+                self.lock([account_id])
             self.holdings[key] = repo.load_holding(self.db, account_id, symbol)
         return self.holdings[key]
 

@@ -49,11 +49,11 @@ def daily_bars(closes: list[float] | pd.Series, start: datetime | None = None) -
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Any:
+def engine(tmp_path: Path, trading_database: str) -> Any:
     from shared.db import make_engine, sqlite_url
     from trading.strategies.tables import create_strategy_tables
 
-    engine = make_engine(sqlite_url(tmp_path / "trading.sqlite"))
+    engine = make_engine(trading_database or sqlite_url(tmp_path / "trading.sqlite"))
     create_strategy_tables(engine)
     yield engine
     engine.dispose()

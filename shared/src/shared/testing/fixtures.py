@@ -88,3 +88,23 @@ def private_nginx_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             return stack.enter_context(private_nginx(var_dir, **settings))
 
         yield start
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """The database a service under test should use, for ``TEST_DATABASE_BACKEND``.
+
+    ``sqlite`` (default): ``""``, meaning the service's own SQLite file under ``var_dir``.
+    ``postgres``: a SQLAlchemy URL on a fresh schema of this run's PostgreSQL database
+    (see shared.testing.postgres), dropped after the test; an unreachable server fails.
+    """
+    from shared.testing.postgres import drop_database_url, fresh_database_url, selected_backend
+
+    if selected_backend() == "sqlite":
+        yield ""
+        return
+    url = fresh_database_url()
+    try:
+        yield url
+    finally:
+        drop_database_url(url)

@@ -1,4 +1,4 @@
-"""Loading the live book from SQLite and writing back what it learns (quotes, snapshots)."""
+"""Loading the live book from the database and writing back what it learns (quotes, snapshots)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 
 from shared.db import readonly
 from shared.money import money_str
-from sqlalchemy import Select, bindparam, func, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Select, and_, bindparam, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from portfolio.adapters import ledger_store as store
+from portfolio.adapters.dialects import insert_for
 from portfolio.adapters.tables import accounts, equity_snapshots, open_orders, positions, quotes
 from portfolio.domain.book import AccountSnapshot, PortfolioBook
 from portfolio.domain.ledger import Holding
@@ -76,10 +76,13 @@ def _scoped(query: Select[Any], column: Any, ids: list[str] | None) -> Select[An
 
 
 def _last_closes(session: Session, ids: list[str] | None, day_start: int) -> dict[str, Decimal]:
-    """Each account's last snapshot before today (SQLite's bare column with MAX)."""
+    """Each account's last snapshot before today (its latest ``ts``, then that row by key)."""
     c = equity_snapshots.c
-    query = select(c.account_id, c.equity, func.max(c.ts)).where(c.ts < day_start)
-    query = _scoped(query, c.account_id, ids).group_by(c.account_id)
+    latest = select(c.account_id, func.max(c.ts).label("ts")).where(c.ts < day_start)
+    last = _scoped(latest, c.account_id, ids).group_by(c.account_id).subquery()
+    query = select(c.account_id, c.equity).join(
+        last, and_(c.account_id == last.c.account_id, c.ts == last.c.ts)
+    )
     return {row[0]: Decimal(row[1]) for row in session.execute(query).all()}
 
 
@@ -110,7 +113,7 @@ def write_quotes(session: Session, rows: Sequence[QuoteRow]) -> None:
     """Upsert the last prices of a batch of ticks in one executemany."""
     if not rows:
         return
-    statement = sqlite_insert(quotes)
+    statement = insert_for(session, quotes)
     statement = statement.on_conflict_do_update(
         index_elements=[quotes.c.symbol],
         set_={
@@ -148,7 +151,7 @@ def write_snapshots(
     with Session(engine) as session, session.begin():
         if rows:
             session.execute(
-                sqlite_insert(equity_snapshots).on_conflict_do_nothing(),
+                insert_for(session, equity_snapshots).on_conflict_do_nothing(),
                 [
                     {
                         "account_id": r.account_id,

@@ -2,7 +2,8 @@
 a commit that crosses SQLite's auto-checkpoint size (1,000 pages) would copy the WAL into the
 database and fsync on the spot, tens to hundreds of milliseconds on a busy disk, stalling
 every tick behind it. So the worker's connections never checkpoint on commit, and a
-background task checkpoints passively (it never waits for readers or writers)."""
+background task checkpoints passively (it never waits for readers or writers).
+PostgreSQL has no such pragma and checkpoints on its own: there all of this does nothing."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from portfolio.adapters.dialects import is_sqlite
+
 logger = logging.getLogger("portfolio.checkpoints")
 
 
 def disable_autocheckpoint(engine: Engine) -> None:
     """Connections of ``engine`` made from now on leave checkpoints to :func:`checkpoint`."""
+    if not is_sqlite(engine):
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -42,6 +47,9 @@ def checkpoint(engine: Engine) -> tuple[int, int, int]:
 
 
 async def run_checkpointer(engine: Engine, stop: asyncio.Event, every: float) -> None:
+    """Checkpoint SQLite's WAL every ``every`` seconds until ``stop``; on PostgreSQL, return."""
+    if not is_sqlite(engine):
+        return
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

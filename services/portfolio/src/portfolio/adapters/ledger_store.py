@@ -10,9 +10,9 @@ from typing import Any
 
 from shared.money import money_str
 from sqlalchemy import bindparam, delete, func, insert, select, tuple_, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from portfolio.adapters.dialects import Upsert, insert_for
 from portfolio.adapters.tables import accounts, activities, equity_snapshots, open_orders, positions
 from portfolio.domain.ledger import ZERO, Holding
 
@@ -150,15 +150,18 @@ def load_positions(session: Session, pairs: Collection[Pair]) -> dict[Pair, Hold
     }
 
 
-_UPSERT_POSITION = sqlite_insert(positions)
-_UPSERT_POSITION = _UPSERT_POSITION.on_conflict_do_update(
-    index_elements=[positions.c.account_id, positions.c.symbol],
-    set_={
-        "qty": _UPSERT_POSITION.excluded.qty,
-        "cost_basis": _UPSERT_POSITION.excluded.cost_basis,
-        "updated_at": _UPSERT_POSITION.excluded.updated_at,
-    },
-)
+def _upsert_position(session: Session) -> Upsert:
+    statement = insert_for(session, positions)
+    return statement.on_conflict_do_update(
+        index_elements=[positions.c.account_id, positions.c.symbol],
+        set_={
+            "qty": statement.excluded.qty,
+            "cost_basis": statement.excluded.cost_basis,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
 _DELETE_POSITION = delete(positions).where(
     positions.c.account_id == bindparam("b_account_id"),
     positions.c.symbol == bindparam("b_symbol"),
@@ -183,7 +186,7 @@ def save_positions(session: Session, holdings: Iterable[tuple[str, Holding, int]
             }
         )
     if kept:
-        session.execute(_UPSERT_POSITION, kept)
+        session.execute(_upsert_position(session), kept)
     if flat:
         session.execute(_DELETE_POSITION, flat)
 
@@ -201,7 +204,8 @@ def activity_row(**values: Any) -> dict[str, Any]:
 
 def add_activities(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(sqlite_insert(activities).on_conflict_do_nothing(), list(rows))
+        statement = insert_for(session, activities).on_conflict_do_nothing()
+        session.execute(statement, list(rows))
 
 
 _DELETE_OPEN_ORDER = delete(open_orders).where(
@@ -219,7 +223,8 @@ def save_open_orders(session: Session, final: dict[Pair, bool]) -> bool:
     ]
     changed = 0
     if opened:
-        inserted = session.execute(sqlite_insert(open_orders).on_conflict_do_nothing(), opened)
+        statement = insert_for(session, open_orders).on_conflict_do_nothing()
+        inserted = session.execute(statement, opened)
         changed += _rowcount(inserted)
     if closed:
         changed += _rowcount(session.execute(_DELETE_OPEN_ORDER, closed))
@@ -227,7 +232,7 @@ def save_open_orders(session: Session, final: dict[Pair, bool]) -> bool:
 
 
 def _rowcount(result: Any) -> int:
-    """Rows changed by an executemany (SQLite sums them); unknown (-1) counts as changed."""
+    """Rows changed by an executemany (the drivers sum them); unknown (-1) counts as changed."""
     count = int(result.rowcount)
     return 1 if count < 0 else count
 

@@ -132,12 +132,13 @@ def fills_between(
 def equity_buckets(
     engine: Engine, account_id: str, start: int, end: int, step: int
 ) -> list[tuple[int, Decimal]]:
-    """The last snapshot of each ``step``-second bucket, left-labeled (SQLite's bare-column
-    rule: with MAX(ts), ``equity`` comes from the row holding the maximum)."""
+    """The last snapshot of each ``step``-second bucket, left-labeled (integer division)."""
     sql = text(
-        "SELECT (ts / :step) * :step AS bucket, equity, MAX(ts) FROM equity_snapshots "
-        "WHERE account_id = :account AND ts >= :start AND ts < :end "
-        "GROUP BY ts / :step ORDER BY bucket"
+        "SELECT bucket, equity FROM ("
+        " SELECT (ts / :step) * :step AS bucket, equity,"
+        " ROW_NUMBER() OVER (PARTITION BY ts / :step ORDER BY ts DESC) AS newest"
+        " FROM equity_snapshots WHERE account_id = :account AND ts >= :start AND ts < :end"
+        ") AS buckets WHERE newest = 1 ORDER BY bucket"
     )
     params = {"step": step, "account": account_id, "start": start, "end": end}
     with read_session(engine) as session:
@@ -164,12 +165,14 @@ def drawdown_and_mean_equity(
     engine: Engine, account_id: str, start: int, end: int
 ) -> tuple[float, float | None]:
     """Max drawdown (fraction below the running peak) and mean equity over the snapshots;
-    statistics, so floats (the window function does the set work)."""
+    statistics, so floats (the window function does the set work; DOUBLE PRECISION is a
+    REAL in SQLite and a float8 in PostgreSQL, whose REAL would be a float4)."""
     sql = text(
         "SELECT MAX(CASE WHEN peak > 0 THEN (peak - eq) / peak ELSE 0 END), AVG(eq) FROM ("
-        " SELECT CAST(equity AS REAL) AS eq,"
-        " MAX(CAST(equity AS REAL)) OVER (ORDER BY ts ROWS UNBOUNDED PRECEDING) AS peak"
-        " FROM equity_snapshots WHERE account_id = :account AND ts >= :start AND ts < :end)"
+        " SELECT CAST(equity AS DOUBLE PRECISION) AS eq,"
+        " MAX(CAST(equity AS DOUBLE PRECISION)) OVER (ORDER BY ts ROWS UNBOUNDED PRECEDING)"
+        " AS peak FROM equity_snapshots"
+        " WHERE account_id = :account AND ts >= :start AND ts < :end) AS snapshots"
     )
     with read_session(engine) as session:
         row = session.execute(sql, {"account": account_id, "start": start, "end": end}).one()

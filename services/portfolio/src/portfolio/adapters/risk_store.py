@@ -14,10 +14,10 @@ from shared.db import readonly
 from shared.events import RiskAlertRaised, TradingHalted, make_event
 from shared.money import money_str
 from sqlalchemy import CursorResult, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from portfolio.adapters.dialects import insert_for
 from portfolio.adapters.ledger_store import epoch
 from portfolio.adapters.tables import (
     alerts,
@@ -58,7 +58,7 @@ def current_version(engine: Engine) -> int:
 
 
 def bump_version(session: Session) -> None:
-    statement = sqlite_insert(rules_version).values(id=1, version=1)
+    statement = insert_for(session, rules_version).values(id=1, version=1)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[rules_version.c.id], set_={"version": rules_version.c.version + 1}

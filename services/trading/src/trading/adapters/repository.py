@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, bindparam, insert, or_, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Boolean, Connection, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from trading.adapters.tables import (
     DecimalText,
@@ -37,6 +38,52 @@ from trading.domain.orders import (
 from trading.domain.status import OrderStatus
 
 Db = Session | Connection
+
+# Upserts exist per dialect (both spell ON CONFLICT the same way in SQLAlchemy).
+_DIALECT_INSERTS: dict[str, Callable[[Any], Any]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
+
+
+def dialect_of(db: Db) -> str:
+    bind = db.get_bind() if isinstance(db, Session) else db
+    return bind.dialect.name
+
+
+def needs_row_locks(db: Db) -> bool:
+    """False on SQLite, whose BEGIN IMMEDIATE already makes every writer wait for the last.
+
+    Elsewhere (PostgreSQL, READ COMMITTED) writers run at once, so a write transaction locks
+    the accounts it changes (SELECT ... FOR UPDATE) before it reads their orders or holdings:
+    an account's row lock guards its cash, reserves, holdings and orders."""
+    return dialect_of(db) != "sqlite"
+
+
+def _per_dialect(build: Callable[[Callable[[Any], Any]], Executable]) -> dict[str, Executable]:
+    return {name: build(make_insert) for name, make_insert in _DIALECT_INSERTS.items()}
+
+
+def _statement(db: Db, statements: dict[str, Executable]) -> Executable:
+    name = dialect_of(db)
+    if name not in statements:
+        raise RuntimeError(f"the trading service supports SQLite and PostgreSQL, not {name}")
+    return statements[name]
+
+
+# Multi-account write transactions (ticks, expiry) take this transaction-scoped advisory lock
+# first, so they run one at a time across processes and may lock accounts in any order;
+# single-account transactions lock only their account and wait for nothing else while
+# holding it, so no cycle of waits (deadlock) can form.
+BOOK_LOCK_KEY = 0x7472_6164  # "trad"
+_LOCK_BOOK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def lock_book(db: Db) -> None:
+    """Make this (multi-account) transaction the only one of its kind until it ends."""
+    if needs_row_locks(db):
+        db.execute(_LOCK_BOOK, {"key": BOOK_LOCK_KEY})
+
 
 _ORDER_FIELDS = [f.name for f in dataclasses.fields(Order) if f.name != "legs"]
 _ENUMS: dict[str, Any] = {
@@ -72,13 +119,21 @@ def order_from_row(row: Row[Any]) -> Order:
 # costs more than the SQL itself.
 _INSERT_ORDER = insert(orders)
 _UPDATE_ORDER = update(orders).where(orders.c.id == bindparam("key_id"))
-_INSERT_ACCOUNT = insert(accounts)
 _UPDATE_ACCOUNT = update(accounts).where(accounts.c.account_id == bindparam("key_id"))
 _INSERT_FILL = insert(fills)
-_holding_insert = sqlite_insert(holdings)
-_UPSERT_HOLDING = _holding_insert.on_conflict_do_update(
-    index_elements=["account_id", "symbol"],
-    set_={k: _holding_insert.excluded[k] for k in ("qty", "reserved_qty", "cost_basis")},
+
+
+def _holding_upsert(make_insert: Callable[[Any], Any]) -> Executable:
+    statement = make_insert(holdings)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=["account_id", "symbol"],
+        set_={k: statement.excluded[k] for k in ("qty", "reserved_qty", "cost_basis")},
+    )
+
+
+_UPSERT_HOLDING = _per_dialect(_holding_upsert)
+_ADD_ACCOUNT = _per_dialect(
+    lambda make_insert: make_insert(accounts).on_conflict_do_nothing(index_elements=["account_id"])
 )
 
 
@@ -106,6 +161,13 @@ _BY_CLIENT_ID = select(orders).where(
     orders.c.account_id == bindparam("a"), orders.c.client_order_id == bindparam("c")
 )
 _ACCOUNT = select(accounts).where(accounts.c.account_id == bindparam("a"))
+_ACCOUNT_FOR_UPDATE = _ACCOUNT.with_for_update()
+_ACCOUNTS_FOR_UPDATE = (
+    select(accounts)
+    .where(accounts.c.account_id.in_(bindparam("ids", expanding=True)))
+    .order_by(accounts.c.account_id)
+    .with_for_update()
+)
 _HOLDING = select(holdings).where(
     holdings.c.account_id == bindparam("a"), holdings.c.symbol == bindparam("s")
 )
@@ -168,11 +230,25 @@ _RAW_BOOK = (
 )
 
 
+_BOOK = (
+    select(orders)
+    .where(
+        orders.c.symbol == bindparam("s"),
+        orders.c.working.is_(True),
+        or_(orders.c.fire_above <= bindparam("ceil"), orders.c.fire_below >= bindparam("floor")),
+    )
+    .order_by(orders.c.submitted_at, orders.c.id)
+)
+
+
 def book_candidates(db: Db, symbol: str, price_ceil: int, price_floor: int) -> list[Order]:
     """Working orders of the symbol whose bounds say this tick may concern them, oldest first.
 
-    The hottest query of the worker (once per tick): it runs on the DB-API cursor of the
-    caller's transaction, skipping SQLAlchemy's per-statement overhead."""
+    The hottest query of the worker (once per tick): on SQLite it runs on the DB-API cursor
+    of the caller's transaction, skipping SQLAlchemy's per-statement overhead."""
+    if dialect_of(db) != "sqlite":
+        params = {"s": symbol, "ceil": price_ceil, "floor": price_floor}
+        return [order_from_row(row) for row in db.execute(_BOOK, params)]
     connection = db.connection() if isinstance(db, Session) else db
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -194,10 +270,22 @@ def due_for_expiry(db: Db, now: datetime) -> list[Order]:
     return [order_from_row(row) for row in db.execute(_DUE, {"now": now})]
 
 
-def load_account(db: Db, account_id: str) -> Account | None:
-    row = db.execute(_ACCOUNT, {"a": account_id}).first()
-    if row is None:
-        return None
+def load_account(db: Db, account_id: str, *, lock: bool = False) -> Account | None:
+    """The account; with ``lock``, its row stays locked until the transaction ends (a write
+    transaction must lock before it reads what it will change; SQLite ignores FOR UPDATE)."""
+    row = db.execute(_ACCOUNT_FOR_UPDATE if lock else _ACCOUNT, {"a": account_id}).first()
+    return None if row is None else _account_of(row)
+
+
+def lock_accounts(db: Db, account_ids: Sequence[str]) -> list[Account]:
+    """Lock and load the accounts that exist among these ids, in id order."""
+    if not account_ids:
+        return []
+    rows = db.execute(_ACCOUNTS_FOR_UPDATE, {"ids": sorted(account_ids)})
+    return [_account_of(row) for row in rows]
+
+
+def _account_of(row: Row[Any]) -> Account:
     m = row._mapping
     return Account(
         account_id=m["account_id"],
@@ -213,7 +301,8 @@ def load_account(db: Db, account_id: str) -> Account | None:
 
 
 def insert_account(db: Db, account: Account, at: datetime) -> None:
-    db.execute(_INSERT_ACCOUNT, {**dataclasses.asdict(account), "opened_at": at})
+    """Insert a new account (an account that exists already is left as it is)."""
+    db.execute(_statement(db, _ADD_ACCOUNT), {**dataclasses.asdict(account), "opened_at": at})
 
 
 def save_account(db: Db, account: Account) -> None:
@@ -239,7 +328,7 @@ def load_holdings(db: Db, account_id: str) -> list[Holding]:
 
 
 def save_holding(db: Db, holding: Holding) -> None:
-    db.execute(_UPSERT_HOLDING, dataclasses.asdict(holding))
+    db.execute(_statement(db, _UPSERT_HOLDING), dataclasses.asdict(holding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,19 +359,25 @@ def instrument(db: Db, symbol: str) -> tuple[str, Decimal | None] | None:
     return (row.asset_id, row.last_price) if row else None
 
 
-_price_insert = sqlite_insert(instruments)
-_RECORD_PRICE = _price_insert.on_conflict_do_update(
-    index_elements=["symbol"],
-    set_={
-        "last_price": _price_insert.excluded.last_price,
-        "last_trade_at": _price_insert.excluded.last_trade_at,
-    },
-    where=or_(
-        instruments.c.last_trade_at.is_(None),
-        instruments.c.last_trade_at <= _price_insert.excluded.last_trade_at,
-    ),
+def _record_price(make_insert: Callable[[Any], Any]) -> Executable:
+    statement = make_insert(instruments)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=["symbol"],
+        set_={
+            "last_price": statement.excluded.last_price,
+            "last_trade_at": statement.excluded.last_trade_at,
+        },
+        where=or_(
+            instruments.c.last_trade_at.is_(None),
+            instruments.c.last_trade_at <= statement.excluded.last_trade_at,
+        ),
+    )
+
+
+_RECORD_PRICE = _per_dialect(_record_price)
+_LEARN_SYMBOL = _per_dialect(
+    lambda make_insert: make_insert(instruments).on_conflict_do_nothing(index_elements=["symbol"])
 )
-_LEARN_SYMBOL = _price_insert.on_conflict_do_nothing(index_elements=["symbol"])
 
 
 def asset_id_of(symbol: str) -> str:
@@ -300,9 +395,10 @@ def record_prices(db: Db, prices: dict[str, tuple[Decimal, datetime]]) -> None:
                 "last_price": p,
                 "last_trade_at": at,
             }
-            for s, (p, at) in prices.items()
+            # In symbol order: concurrent writers then lock these rows in the same order.
+            for s, (p, at) in sorted(prices.items())
         ]
-        db.execute(_RECORD_PRICE, rows)
+        db.execute(_statement(db, _RECORD_PRICE), rows)
 
 
 def record_price(db: Db, symbol: str, price: Decimal | None, at: datetime | None) -> None:
@@ -316,4 +412,4 @@ def record_price(db: Db, symbol: str, price: Decimal | None, at: datetime | None
         "last_price": price,
         "last_trade_at": at,
     }
-    db.execute(_LEARN_SYMBOL, row)
+    db.execute(_statement(db, _LEARN_SYMBOL), row)

@@ -1,6 +1,8 @@
-"""The trading database: accounts, holdings, orders, fills, instruments (SQLAlchemy Core).
+"""The trading database: accounts, holdings, orders, fills, instruments (SQLAlchemy Core),
+on SQLite or PostgreSQL.
 
-Money and quantities are TEXT holding exact decimals; ``fire_above``/``fire_below`` are
+Money and quantities are TEXT holding exact decimals (never compared or sorted in SQL: the
+text order is not the numeric order); timestamps are naive UTC; ``fire_above``/``fire_below`` are
 integer price bounds (1/10,000 $) that index which resting orders a tick may concern."""
 
 from __future__ import annotations
@@ -150,8 +152,14 @@ Index(
     orders.c.fire_above,
     orders.c.fire_below,
     sqlite_where=orders.c.working.is_(True),
+    postgresql_where=orders.c.working.is_(True),
 )
-Index("ix_orders_expiry", orders.c.expires_at, sqlite_where=orders.c.is_open.is_(True))
+Index(
+    "ix_orders_expiry",
+    orders.c.expires_at,
+    sqlite_where=orders.c.is_open.is_(True),
+    postgresql_where=orders.c.is_open.is_(True),
+)
 
 fills = Table(
     "fills",

@@ -94,7 +94,7 @@ def _change(
     status: str | None = None,
 ) -> StrategyRow:
     with Session(services.engine) as session, session.begin():
-        row = find_strategy(session, account_id, strategy_id)
+        row = find_strategy(session, account_id, strategy_id, lock=True)
         if row is None:
             raise ApiError(404, f"strategy {strategy_id} not found")
         if spec is not None:

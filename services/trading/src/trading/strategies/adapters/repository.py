@@ -10,13 +10,15 @@ from typing import Any
 from shared.db import readonly
 from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.sqlite import insert as upsert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from trading.strategies.tables import BacktestJobRow, SignalRow, StrategyOrderRow, StrategyRow
 
 LIVE = ("inactive", "active")
+# INSERT ... ON CONFLICT DO NOTHING RETURNING, spelled alike by both dialects.
+UPSERTS: dict[str, Any] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 INSERT_CHUNK = 500
 
 
@@ -28,9 +30,14 @@ class OrderOutcome:
     detail: str = ""
 
 
-def find_strategy(session: Session, account_id: str, strategy_id: str) -> StrategyRow | None:
-    """The account's strategy, unless deleted (another account's is as good as absent)."""
-    row = session.get(StrategyRow, strategy_id)
+def find_strategy(
+    session: Session, account_id: str, strategy_id: str, *, lock: bool = False
+) -> StrategyRow | None:
+    """The account's strategy, unless deleted (another account's is as good as absent).
+
+    With ``lock`` its row stays locked until the transaction ends (FOR UPDATE, which SQLite
+    ignores: its write transactions are serialized), for a change based on what was read."""
+    row = session.get(StrategyRow, strategy_id, with_for_update=lock)
     if row is None or row.account_id != account_id or row.status not in LIVE:
         return None
     return row
@@ -78,6 +85,7 @@ def record_signals(
     signals = SignalRow.__table__  # type: ignore[attr-defined]
     orders = StrategyOrderRow.__table__  # type: ignore[attr-defined]
     # Parameters go to execute(), never into .values(): the compiled statement is cached.
+    upsert = UPSERTS[engine.dialect.name]
     add_signal = upsert(signals).on_conflict_do_nothing().returning(signals.c.id)
     add_order = upsert(orders).on_conflict_do_nothing().returning(orders.c.id)
     results: list[StrategyOrderRow | bool | None] = []
@@ -199,6 +207,6 @@ def find_job(
 
 def set_job_progress(engine: Engine, job_id: str, progress: float) -> None:
     with Session(engine) as session, session.begin():
-        job = session.get(BacktestJobRow, job_id)
+        job = session.get(BacktestJobRow, job_id, with_for_update=True)
         if job is not None and job.status == "running":
             job.progress = progress
