@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from shared.errors import ORJSONResponse
 
@@ -35,9 +36,21 @@ class BuildIndexRequest(BaseModel):
     base_level: float | None = Field(default=None, gt=0, le=1e9)
 
 
-def _checked(start: date | None, end: date | None) -> None:
-    if start is not None and end is not None:
-        DateRange(start, end)
+@dataclass(frozen=True)
+class RangeQuery:
+    """``start_date``/``end_date`` query parameters, refused (422) when reversed."""
+
+    start: date | None
+    end: date | None
+
+
+def range_query(start_date: OptionalDay = None, end_date: OptionalDay = None) -> RangeQuery:
+    if start_date is not None and end_date is not None:
+        DateRange(start_date, end_date)
+    return RangeQuery(start_date, end_date)
+
+
+Range = Annotated[RangeQuery, Depends(range_query)]
 
 
 @router.post("/build-index")
@@ -98,15 +111,11 @@ def warm_reads(container: Container, start: date, end: date | None) -> None:
 
 @router.get("/index-performance")
 async def get_index_performance(
-    request: Request,
-    container: ContainerDep,
-    start_date: OptionalDay = None,
-    end_date: OptionalDay = None,
+    request: Request, container: ContainerDep, dates: Range
 ) -> Response:
     """Level, daily return and cumulative return (from start_date) at each session."""
-    _checked(start_date, end_date)
     return await serve_cached(
-        request, container, lambda: views.performance(container.deps, start_date, end_date)
+        request, container, lambda: views.performance(container.deps, dates.start, dates.end)
     )
 
 
@@ -118,45 +127,31 @@ async def get_index_composition(request: Request, container: ContainerDep, date:
 
 @router.get("/composition-changes")
 async def get_composition_changes(
-    request: Request,
-    container: ContainerDep,
-    start_date: OptionalDay = None,
-    end_date: OptionalDay = None,
+    request: Request, container: ContainerDep, dates: Range
 ) -> Response:
     """The tickers that entered and exited S_t (versus the previous session) on each day."""
-    _checked(start_date, end_date)
     return await serve_cached(
-        request, container, lambda: views.changes(container.deps, start_date, end_date)
+        request, container, lambda: views.changes(container.deps, dates.start, dates.end)
     )
 
 
 @router.get("/internal/compositions.parquet", include_in_schema=False)
 async def get_compositions_parquet(
-    request: Request,
-    container: ContainerDep,
-    start_date: OptionalDay = None,
-    end_date: OptionalDay = None,
+    request: Request, container: ContainerDep, dates: Range
 ) -> Response:
-    _checked(start_date, end_date)
     return await serve_cached(
         request,
         container,
-        lambda: views.compositions_parquet(container.deps, start_date, end_date),
+        lambda: views.compositions_parquet(container.deps, dates.start, dates.end),
         media_type=PARQUET,
     )
 
 
 @router.get("/index-turnover")
-async def get_index_turnover(
-    request: Request,
-    container: ContainerDep,
-    start_date: OptionalDay = None,
-    end_date: OptionalDay = None,
-) -> Response:
+async def get_index_turnover(request: Request, container: ContainerDep, dates: Range) -> Response:
     """One-way turnover at each close (0.5 x sum |target - drifted weight|) and entries."""
-    _checked(start_date, end_date)
     return await serve_cached(
-        request, container, lambda: views.turnover(container.deps, start_date, end_date)
+        request, container, lambda: views.turnover(container.deps, dates.start, dates.end)
     )
 
 
@@ -175,16 +170,10 @@ async def get_index_near_misses(
 
 
 @router.get("/data-quality")
-async def get_data_quality(
-    request: Request,
-    container: ContainerDep,
-    start_date: OptionalDay = None,
-    end_date: OptionalDay = None,
-) -> Response:
+async def get_data_quality(request: Request, container: ContainerDep, dates: Range) -> Response:
     """Carried prices, days with fewer than N eligible securities, sessions without data."""
-    _checked(start_date, end_date)
     return await serve_cached(
-        request, container, lambda: views.data_quality(container.deps, start_date, end_date)
+        request, container, lambda: views.data_quality(container.deps, dates.start, dates.end)
     )
 
 
