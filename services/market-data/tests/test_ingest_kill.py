@@ -63,17 +63,18 @@ def test_a_sigkilled_ingest_process_resumes_without_duplicates_and_publishes_onc
     while _committed_chunks(database) == 0:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no chunk committed in time"
-        time.sleep(0.01)
-    # Take the write lock: the ingest blocks on its next transaction, mid-run, and dies there.
-    lock = sqlite3.connect(database, timeout=30, isolation_level=None)
-    lock.execute("BEGIN IMMEDIATE")
-    status, committed = lock.execute(
-        "SELECT status, (SELECT count(*) FROM ingestion_chunks) FROM ingestion_runs"
-    ).fetchone()
+        time.sleep(0.002)
+    # Freeze the whole process group mid-run (SIGSTOP lands at once, wherever it is, even
+    # inside a write transaction), read what it committed (WAL: readers never wait for a
+    # writer), then kill it there. Taking the write lock instead raced with a fast machine:
+    # the ingest's back-to-back transactions could finish the run before the lock was won.
+    os.killpg(process.pid, signal.SIGSTOP)
+    with sqlite3.connect(database, timeout=10) as reader:
+        status, committed = reader.execute(
+            "SELECT status, (SELECT count(*) FROM ingestion_chunks) FROM ingestion_runs"
+        ).fetchone()
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate()
-    lock.execute("ROLLBACK")
-    lock.close()
     assert process.returncode == -signal.SIGKILL
     assert status == "running"
     assert 1 <= committed < 30
