@@ -43,6 +43,8 @@ def free_block(size: int = 11) -> int:
         ok = True
         for port in range(base, base + size):
             with socket.socket() as sock:
+                # As the servers do: a port left in TIME_WAIT by an earlier run is free.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                 except OSError:
@@ -112,7 +114,18 @@ def bench_stack(
             )
 
 
-def make_key(stack: BenchStack, user: str, scopes: str = "read,trade") -> tuple[str, str]:
+@dataclass(frozen=True)
+class BenchKey:
+    user_id: str
+    key_id: str
+    secret: str
+
+    def headers(self) -> dict[str, str]:
+        return {"APCA-API-KEY-ID": self.key_id, "APCA-API-SECRET-KEY": self.secret}
+
+
+def make_user_key(stack: BenchStack, user: str, scopes: str = "read,trade") -> BenchKey:
+    """A user (its AccountOpened goes to the outbox) and one API key of it."""
     from gateway import handlers
     from gateway.bootstrap import open_database
     from gateway.domain.keys import parse_scopes
@@ -121,11 +134,16 @@ def make_key(stack: BenchStack, user: str, scopes: str = "read,trade") -> tuple[
 
     settings = GatewaySettings(var_dir=stack.var_dir, gateway_key_pepper=PEPPER)
     engine = open_database(settings)
-    handlers.create_user(engine, handlers.CreateUser(user), SystemClock())
+    row = handlers.create_user(engine, handlers.CreateUser(user), SystemClock())
     key = handlers.create_key(
         engine, PEPPER.encode(), handlers.CreateKey(user, parse_scopes(scopes)), SystemClock()
     )
     engine.dispose()
+    return BenchKey(row.user_id, key.key_id, key.secret)
+
+
+def make_key(stack: BenchStack, user: str, scopes: str = "read,trade") -> tuple[str, str]:
+    key = make_user_key(stack, user, scopes)
     return key.key_id, key.secret
 
 
@@ -198,15 +216,21 @@ def run_load(
     """Keep-alive GET load on one URL: rate and latency percentiles."""
     headers = headers or {}
     if load_tool() == "wrk":
-        return _run_wrk(url, headers, seconds, connections, threads)
+        return run_wrk(url, headers, seconds, connections, threads)
     return asyncio.run(_python_load(url, headers, seconds, connections))
 
 
-def _run_wrk(
-    url: str, headers: dict[str, str], seconds: float, connections: int, threads: int
+def run_wrk(
+    url: str,
+    headers: dict[str, str],
+    seconds: float,
+    connections: int,
+    threads: int,
+    lua: str = "",
 ) -> LoadResult:
+    """wrk with the summary script; ``lua`` may add a ``request`` function (bodies, paths)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+        script.write(lua + WRK_SCRIPT)
     try:
         argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s"]
         argv += ["--timeout", "10s", "-s", script.name]

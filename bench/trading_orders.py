@@ -1,10 +1,15 @@
-"""Order placement throughput and latency of the trading API (uvicorn directly, no nginx).
+"""Order placement: orders/s and latency through the gateway (nginx + auth_request + the
+trading API), with uvicorn direct measured in the same run as the baseline.
 
-Starts `trading serve`-equivalent uvicorn in its own process on a temp VAR_DIR, seeds an
-account and symbols, then POSTs /v2/orders from this process with N concurrent clients.
-Prints orders/s and p50/p99 latency. Identity headers are sent as nginx would set them.
+Starts a private Redis, the edge app, nginx and `trading serve` on a temp VAR_DIR, creates a
+user and an API key, opens the trading account, then POSTs /v2/orders (a quarter market
+orders that fill at once, the rest resting limits, each with a unique body) from N
+keep-alive connections for a fixed time. Target: >= 300 orders/s, p99 <= 100 ms through the
+gateway.
 
-    uv run python bench/trading_orders.py [--orders 3000] [--concurrency 16]
+    uv run python bench/trading_orders.py [--seconds 10] [--connections 4,8,16]
+
+The load comes from wrk (a Lua script makes each body); without wrk, from a Python client.
 """
 
 from __future__ import annotations
@@ -12,14 +17,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
 import httpx
+from gateway_common import (
+    LoadResult,
+    bench_stack,
+    cpu_seconds,
+    load_average,
+    load_tool,
+    make_user_key,
+    percentile,
+    run_wrk,
+)
 from shared.bus.idempotent import apply_batch_once
 from shared.clock import SystemClock
 from shared.events import AccountOpened, make_event
@@ -31,16 +47,38 @@ from trading.settings import TradingSettings
 from trading.worker import account_effect
 
 SYMBOLS = [f"B{i:03d}" for i in range(50)]
-HEADERS = {"X-User-Id": "bench", "X-Scopes": "read,trade"}
+
+# wrk: each request a new order; a quarter market buys, the rest limit buys below the market.
+ORDERS_LUA = """
+local n = 0
+wrk.headers["Content-Type"] = "application/json"
+local symbols = {}
+for i = 0, %(symbols)d - 1 do symbols[#symbols + 1] = string.format("B%%03d", i) end
+request = function()
+  n = n + 1
+  local symbol = symbols[(n %% #symbols) + 1]
+  local body
+  if n %% 4 == 0 then
+    body = '{"symbol":"' .. symbol .. '","qty":1,"side":"buy","type":"market",'
+      .. '"time_in_force":"day"}'
+  else
+    body = '{"symbol":"' .. symbol .. '","qty":1,"side":"buy","type":"limit","limit_price":"'
+      .. string.format("%%.2f", 90 + (n %% 97) / 10) .. '","time_in_force":"gtc"}'
+  end
+  -- nil headers: wrk.headers, the -H ones (a table here would replace them)
+  return wrk.format("POST", "/v2/orders", nil, body)
+end
+"""
 
 
-def seed(settings: TradingSettings) -> None:
+def seed(settings: TradingSettings, account_id: str) -> None:
+    """Symbols with a last price, and the account (as AccountOpened would open it)."""
     container = bootstrap(settings, symbols=NoDirectory())
     now = SystemClock().now()
     with container.deps.write() as db:
         for symbol in SYMBOLS:
             repo.record_price(db, symbol, Decimal("100"), now)
-    opened = AccountOpened(account_id="bench", user_name="bench", cash=Decimal("1000000000"))
+    opened = AccountOpened(account_id=account_id, user_name="bench", cash=Decimal("1000000000"))
     apply_batch_once(
         container.engine,
         "trading:accounts.events",
@@ -52,9 +90,9 @@ def seed(settings: TradingSettings) -> None:
 
 def body(i: int) -> dict[str, object]:
     symbol = SYMBOLS[i % len(SYMBOLS)]
-    if i % 4 == 0:  # a quarter are market orders that fill at once
+    if i % 4 == 0:
         return {"symbol": symbol, "qty": 1, "side": "buy", "type": "market", "time_in_force": "day"}
-    price = f"{90 + (i % 97) / 10:.2f}"  # resting limits below the market
+    price = f"{90 + (i % 97) / 10:.2f}"
     return {
         "symbol": symbol,
         "qty": 1,
@@ -65,67 +103,97 @@ def body(i: int) -> dict[str, object]:
     }
 
 
-async def run(url: str, orders: int, concurrency: int) -> tuple[list[float], float, int]:
+async def python_load(
+    url: str, headers: dict[str, str], seconds: float, connections: int
+) -> LoadResult:
+    """The fallback load generator: N keep-alive httpx clients in one loop."""
     latencies: list[float] = []
-    errors = 0
-    queue = iter(range(orders))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=url, headers=HEADERS, limits=limits, timeout=30
-    ) as client:
-        for i in range(min(50, orders)):  # warm-up
-            await client.post("/v2/orders", json=body(i))
+    failures = 0
+    counter = iter(range(10**9))
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+        deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
-            for i in queue:
+        async def one() -> None:
+            nonlocal failures
+            while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                response = await client.post("/v2/orders", json=body(i))
+                response = await client.post(url, json=body(next(counter)))
                 latencies.append(time.perf_counter() - started)
-                errors += response.status_code != 200
+                failures += response.status_code != 200
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        await asyncio.gather(*(one() for _ in range(connections)))
         elapsed = time.perf_counter() - started
-    return latencies, elapsed, errors
+    return LoadResult(
+        rate=(len(latencies) - failures) / elapsed,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        requests=len(latencies),
+        failures=failures,
+        bytes_per_response=0.0,
+        tool="python",
+    )
+
+
+def place(url: str, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
+    if load_tool() == "wrk":
+        lua = ORDERS_LUA % {"symbols": len(SYMBOLS)}
+        return run_wrk(url, headers, seconds, connections, 1, lua=lua)
+    return asyncio.run(python_load(url + "/v2/orders", headers, seconds, connections))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", default="4,8,16", help="comma-separated list")
     args = parser.parse_args()
-    var_dir = Path(tempfile.mkdtemp(prefix="bench-trading-"))
-    settings = TradingSettings(var_dir=var_dir)
-    seed(settings)
-    port = free_port()
-    env = {"VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING", "MARKET_DATA_URL": "http://127.0.0.1:9"}
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "trading.app:create_app",
-        "--factory",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with running_process(argv, port=port, log_path=var_dir / "server.log", env=env):
-        latencies, elapsed, errors = asyncio.run(
-            run(f"http://127.0.0.1:{port}", args.orders, args.concurrency)
-        )
-    cuts = statistics.quantiles(latencies, n=100)
-    print(
-        f"orders: {len(latencies)}  concurrency: {args.concurrency}  errors: {errors}  "
-        f"(uvicorn direct, 1 worker, cores: {os.cpu_count()})"
-    )
-    print(f"throughput: {len(latencies) / elapsed:.0f} orders/s")
-    print(
-        f"latency p50: {cuts[49] * 1000:.1f} ms  p99: {cuts[98] * 1000:.1f} ms  "
-        f"max: {max(latencies) * 1000:.1f} ms"
-    )
+    levels = [int(c) for c in args.connections.split(",")]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trading_port = free_port()
+        with bench_stack(Path(tmp), upstream_url=f"http://127.0.0.1:{trading_port}") as stack:
+            key = make_user_key(stack, "bench")
+            settings = TradingSettings(var_dir=stack.var_dir)
+            seed(settings, key.user_id)
+            env = {
+                **stack.env,
+                "TRADING_PORT": str(trading_port),
+                "MARKET_DATA_URL": "http://127.0.0.1:9",
+            }
+            argv = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "trading.app:create_app",
+                "--factory",
+                "--port",
+                str(trading_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ]
+            with running_process(
+                argv, port=trading_port, log_path=Path(tmp) / "trading.log", env=env
+            ) as api:
+                direct_url = f"http://127.0.0.1:{trading_port}"
+                identity = {"X-User-Id": key.user_id, "X-Scopes": "read,trade"}
+                place(direct_url, identity, 2.0, 4)  # warm-up
+                print(
+                    f"load: {load_tool()}; {args.seconds:g} s per run; cores: {os.cpu_count()};"
+                    f" {load_average()}"
+                )
+                for connections in levels:
+                    before = cpu_seconds(api.pid)
+                    direct = place(direct_url, identity, args.seconds, connections)
+                    direct_cpu = cpu_seconds(api.pid) - before
+                    before = cpu_seconds(api.pid)
+                    gateway = place(stack.nginx.url, key.headers(), args.seconds, connections)
+                    gateway_cpu = cpu_seconds(api.pid) - before
+                    print(f"{connections:3d} connections")
+                    print(f"   uvicorn direct:  {direct.line()}  api CPU {direct_cpu:.1f} s")
+                    print(f"   through gateway: {gateway.line()}  api CPU {gateway_cpu:.1f} s")
+                    print(f"   gateway/direct: {gateway.rate / max(direct.rate, 1e-9):.0%}")
 
 
 if __name__ == "__main__":

@@ -49,8 +49,13 @@ def caller_from_request(request: Request) -> Caller:
     )
 
 
+async def current_caller(request: Request) -> Caller:
+    """The dependency form (async: FastAPI would run a plain function on its thread pool)."""
+    return caller_from_request(request)
+
+
 def require_scope(scope: str) -> object:
-    def dependency(request: Request) -> Caller:
+    async def dependency(request: Request) -> Caller:
         caller = caller_from_request(request)
         if not caller.has_scope(scope):
             raise ApiError(403, f"this key lacks the '{scope}' scope")
@@ -59,5 +64,5 @@ def require_scope(scope: str) -> object:
     return Depends(dependency)
 
 
-CurrentCaller = Annotated[Caller, Depends(caller_from_request)]
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
 TradingCaller = Annotated[Caller, require_scope("trade")]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -16,6 +16,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.registry import Collector
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import ORJSONResponse, install_error_handlers
 from shared.logs import CORRELATION_HEADER, correlation_id
@@ -54,6 +56,42 @@ class HttpMetrics:
         self.scrape_hooks: dict[str, ScrapeHook] = {}
 
 
+class CorrelationMiddleware:
+    """Request correlation id (from nginx) in the logs, and the HTTP metrics of each request.
+
+    A plain ASGI middleware: starlette's BaseHTTPMiddleware (``@app.middleware``) spawns a
+    task and streams the body through a queue per request, which measured ~10 % of the CPU
+    of an order placement."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client gets when the app raises (ServerErrorMiddleware)
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        header = Headers(scope=scope).get(CORRELATION_HEADER)
+        token = correlation_id.set(header or None)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            correlation_id.reset(token)
+            path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method, path, str(status)).inc()
+            self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
 def create_service_app(
     *,
     title: str,
@@ -69,21 +107,7 @@ def create_service_app(
     app.state.metrics = metrics
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def _correlate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        token = correlation_id.set(request.headers.get(CORRELATION_HEADER) or None)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            correlation_id.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(request.method, path).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(CorrelationMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -11,17 +11,17 @@ from export_service.background import ExportJobRunner
 from export_service.services import ExportServices
 
 
-def _services(request: Request) -> ExportServices:
+async def _services(request: Request) -> ExportServices:
     services: ExportServices = request.app.state.container.services
     return services
 
 
-def _runner(request: Request) -> ExportJobRunner | None:
+async def _runner(request: Request) -> ExportJobRunner | None:
     runner: ExportJobRunner | None = getattr(request.app.state, "job_runner", None)
     return runner
 
 
-def _optional_caller(request: Request) -> Caller | None:
+async def _optional_caller(request: Request) -> Caller | None:
     """The gateway's identity when present: index exports are public, reports are private."""
     if not request.headers.get(USER_HEADER, "").strip():
         return None

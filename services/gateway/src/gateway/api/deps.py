@@ -10,7 +10,7 @@ from shared.identity import Caller, require_scope
 from gateway.bootstrap import Container
 
 
-def _container(request: Request) -> Container:
+async def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

@@ -170,14 +170,14 @@ class NginxConfig:
         ]
         seconds = self.settings.nginx_auth_cache_seconds
         if seconds and mode == "required":
-            # Only 200s are kept (a refusal is never cached), never served stale, and one
-            # request per key asks the edge app while the others wait for its answer.
+            # Only 200s are kept (a refusal is never cached) and never served stale. No
+            # proxy_cache_lock: its waiters poll every 500 ms, so each expiry held the
+            # key's concurrent requests ~400 ms (measured: p99 400 ms on /v2/orders);
+            # concurrent misses each ask the edge app, whose own cache answers in µs.
             lines += [
                 f"    proxy_cache {AUTH_CACHE_ZONE};",
                 f'    proxy_cache_key "{AUTH_CACHE_KEY}";',
                 f"    proxy_cache_valid 200 {seconds}s;",
-                "    proxy_cache_lock on;",
-                "    proxy_cache_lock_timeout 5s;",
                 "    proxy_ignore_headers Cache-Control Expires Set-Cookie Vary X-Accel-Expires;",
             ]
         return [*lines, "}"]

@@ -11,7 +11,7 @@ from shared.cache import cached_response
 from index_service.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

@@ -44,7 +44,7 @@ class RangeQuery:
     end: date | None
 
 
-def range_query(start_date: OptionalDay = None, end_date: OptionalDay = None) -> RangeQuery:
+async def range_query(start_date: OptionalDay = None, end_date: OptionalDay = None) -> RangeQuery:
     if start_date is not None and end_date is not None:
         DateRange(start_date, end_date)
     return RangeQuery(start_date, end_date)

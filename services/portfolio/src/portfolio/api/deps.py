@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from portfolio.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 

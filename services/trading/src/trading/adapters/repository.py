@@ -281,6 +281,9 @@ def lock_accounts(db: Db, account_ids: Sequence[str]) -> list[Account]:
     """Lock and load the accounts that exist among these ids, in id order."""
     if not account_ids:
         return []
+    if len(account_ids) == 1:  # an order's own account: a plain statement (an expanding IN
+        found = load_account(db, account_ids[0], lock=True)  # is compiled on every call)
+        return [] if found is None else [found]
     rows = db.execute(_ACCOUNTS_FOR_UPDATE, {"ids": sorted(account_ids)})
     return [_account_of(row) for row in rows]
 

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v2", tags=["orders"])
 T = TypeVar("T")
 
 
-def trading_deps(request: Request) -> handlers.TradingDeps:
+async def trading_deps(request: Request) -> handlers.TradingDeps:
     deps: handlers.TradingDeps = request.app.state.container.deps
     return deps
 

@@ -25,7 +25,7 @@ from trading.strategies.services import StrategyServices
 from trading.strategies.tables import StrategyOrderRow, StrategyRow
 
 
-def _services(request: Request) -> StrategyServices:
+async def _services(request: Request) -> StrategyServices:
     services: StrategyServices = request.app.state.strategies
     return services
 
