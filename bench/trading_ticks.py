@@ -3,10 +3,12 @@ published at a fixed rate into market.ticks, OrderFilled read back from trading.
 
 Starts a private redis-server and `trading worker` in its own process, seeds the resting
 orders straight through the handlers, then publishes ticks whose prices walk down through
-the limits. Prints tick->OrderFilled p50/p99 and whether the worker kept up.
+the limits (each symbol's walk phase-shifted, so fills spread over time; --lockstep moves all
+symbols together, so each level fills on all 500 symbols within a quarter second). Prints
+tick->OrderFilled p50/p99 and whether the worker kept up.
 
     uv run python bench/trading_ticks.py [--orders 10000] [--symbols 500] [--rate 2000]
-                                         [--seconds 20]
+                                         [--seconds 20] [--lockstep]
 """
 
 from __future__ import annotations
@@ -83,17 +85,26 @@ async def publish(
     rate: int,
     seconds: float,
     sent: dict[str, float],
+    *,
+    lockstep: bool = False,
 ) -> float:
     total = int(rate * seconds)
     ticks_per_symbol = max(1, total // len(symbols))
     step = Decimal("0.1") * per_symbol / ticks_per_symbol  # walk down through every limit
+    # Each symbol's walk is offset by its own fraction of the limit spacing, so the symbols
+    # cross their limits at different moments (fills spread over time, as in a market);
+    # --lockstep: every symbol at the same price, all crossing a level within one round.
+    phase = {
+        symbol: Decimal(0) if lockstep else Decimal("0.1") * i / len(symbols)
+        for i, symbol in enumerate(symbols)
+    }
     batch = max(1, rate // 100)  # one pipelined XADD batch every 10 ms
     started = time.perf_counter()
     for first in range(0, total, batch):
         envelopes = []
         for n in range(first, min(first + batch, total)):
             symbol = symbols[n % len(symbols)]
-            price = START - step * (n // len(symbols) + 1) + Decimal("0.05")
+            price = START - step * (n // len(symbols) + 1) + Decimal("0.05") + phase[symbol]
             envelopes.append(
                 make_event(
                     PriceTick(symbol=symbol, price=price.quantize(Decimal("0.0001"))),
@@ -156,7 +167,9 @@ async def bench(args: argparse.Namespace, redis_url: str, settings: TradingSetti
         received: dict[str, float] = {}
         stop = asyncio.Event()
         collector = asyncio.create_task(collect(redis, received, stop))
-        published_at = await publish(redis, symbols, per_symbol, args.rate, args.seconds, sent)
+        published_at = await publish(
+            redis, symbols, per_symbol, args.rate, args.seconds, sent, lockstep=args.lockstep
+        )
         print("published", flush=True)
         deadline = time.perf_counter() + 60
         while not await caught_up(redis) and time.perf_counter() < deadline:
@@ -183,7 +196,8 @@ async def bench(args: argparse.Namespace, redis_url: str, settings: TradingSetti
         f"resting orders: {per_symbol * len(symbols)} over {len(symbols)} symbols; "
         f"ticks: {ticks} at {args.rate}/s"
     )
-    print(f"fills: {len(causes)}  OrderFilled seen: {len(received)}")
+    walk = "lockstep (all symbols cross a level together)" if args.lockstep else "phased"
+    print(f"price walk: {walk}; fills: {len(causes)}  OrderFilled seen: {len(received)}")
     if len(latencies) >= 2:
         cuts = statistics.quantiles(latencies, n=100)
         print(
@@ -202,6 +216,11 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=500)
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="all symbols at one price: each limit level filled on every symbol at once",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ticks-"))
     with private_redis(work / "redis") as redis_url:

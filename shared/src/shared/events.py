@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from shared.logs import correlation_id as current_correlation
 from shared.money import Amount
@@ -208,9 +208,22 @@ class Envelope(BaseModel):
     producer: str
     correlation_id: str | None = None
     payload: dict[str, Any]
+    # The validated payload, once asked for (decode validates it; handlers ask again).
+    _typed: EventPayload | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields (the cached payload is not part of an event's identity)."""
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     def typed_payload(self) -> EventPayload:
         """The payload as its schema class; raises MalformedEvent for unknown or invalid ones."""
+        if self._typed is None:
+            self._typed = self._validate_payload()
+        return self._typed
+
+    def _validate_payload(self) -> EventPayload:
         payload_class = PAYLOAD_TYPES.get(self.type)
         if payload_class is None:
             raise MalformedEvent(f"unknown event type {self.type!r}")

@@ -11,7 +11,6 @@ from shared.events import Streams
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
-from portfolio.adapters import checkpoints
 from portfolio.adapters.webhooks import RetryPolicy, WebhookSender
 from portfolio.bootstrap import Container, bootstrap
 from portfolio.live import (
@@ -22,6 +21,7 @@ from portfolio.live import (
     LivePortfolio,
 )
 from portfolio.settings import PortfolioSettings
+from shared import checkpoints
 
 
 async def run_worker(

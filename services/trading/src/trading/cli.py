@@ -1,4 +1,5 @@
-"""Command line of the trading service: ``serve`` the API, run the ``worker``."""
+"""Command line of the trading service: ``serve`` the API, run the ``worker`` and the live
+``strategies`` runner."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP API")
     commands.add_parser("worker", help="run the stream consumers and the outbox relay")
+    commands.add_parser("strategies", help="run the live strategies (bars from ticks, orders)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve()
@@ -27,3 +29,7 @@ def main(argv: list[str] | None = None) -> None:
         from trading.worker import main as worker_main
 
         worker_main()
+    elif args.command == "strategies":
+        from trading.worker import strategies_main
+
+        strategies_main()

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from trading.adapters import repository as repo
 from trading.adapters.market_data import SymbolDirectory
 from trading.domain.calendar import session_close
-from trading.domain.execution import index_price, trailing_stop_of
+from trading.domain.execution import attention_bounds, index_price, trailing_stop_of
 from trading.domain.ledger import Account, release
 from trading.domain.orders import (
     ZERO,
@@ -396,7 +396,11 @@ def cancel_all_orders(deps: TradingDeps, account_id: str) -> list[Order]:
 
 def apply_ticks(simulator: ExecutionSimulator, db: repo.Db, events: Sequence[Envelope]) -> None:
     """A batch of trade prices in stream order: each expires what its time closed, then fills
-    and triggers what it crosses; the symbols' last prices are recorded once at the end."""
+    and triggers what it crosses; the symbols' last prices are recorded once at the end.
+
+    The book is read once for the whole batch (the orders any of its ticks may concern, with
+    their accounts and holdings); each tick then takes, in memory, those whose bounds it
+    crosses, plus the orders changed earlier in the batch."""
     ticks = [(e, p) for e in events if isinstance(p := e.typed_payload(), PriceTick)]
     if not ticks:
         return
@@ -404,12 +408,14 @@ def apply_ticks(simulator: ExecutionSimulator, db: repo.Db, events: Sequence[Env
     uow = UnitOfWork(db, ticks[0][0].ts_event)
     until = max(e.ts_event for e, _ in ticks)
     due = deque(uow.locked_read(lambda: repo.due_for_expiry(db, until)))
+    book = TickBook(uow.locked_read(lambda: repo.book_for_ticks(db, batch_bounds(ticks))))
+    uow.preload([*book.orders, *due])
     latest: dict[str, tuple[Decimal, datetime]] = {}
     for envelope, tick in ticks:
         uow.now = envelope.ts_event
         while due and due[0].expires_at is not None and due[0].expires_at <= uow.now:
             simulator.finish(uow, uow.adopt(due.popleft()), OrderStatus.EXPIRED)
-        for order in candidates(uow, tick):
+        for order in book.candidates(uow, tick):
             if order.is_working:
                 simulator.on_price(uow, order, tick.price, str(envelope.event_id))
         if tick.symbol not in latest or latest[tick.symbol][1] <= uow.now:
@@ -418,16 +424,41 @@ def apply_ticks(simulator: ExecutionSimulator, db: repo.Db, events: Sequence[Env
     uow.flush()
 
 
-def candidates(uow: UnitOfWork, tick: PriceTick) -> list[Order]:
-    """Orders this tick may concern: the book's, plus those changed earlier in the batch."""
-    price_ceil, price_floor = index_price(tick.price)
-    booked = uow.locked_read(
-        lambda: repo.book_candidates(uow.db, tick.symbol, price_ceil, price_floor)
-    )
-    found = {o.id: uow.adopt(o) for o in booked}
-    for order in uow.changed_of(tick.symbol):
-        found.setdefault(order.id, order)
-    return sorted(found.values(), key=lambda o: (o.submitted_at, o.id))
+def batch_bounds(ticks: Sequence[tuple[Envelope, PriceTick]]) -> dict[str, tuple[int, int]]:
+    """Per symbol, the highest ceiling and the lowest floor of its ticks' prices."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for _, tick in ticks:
+        ceil, floor = index_price(tick.price)
+        if tick.symbol in bounds:
+            high, low = bounds[tick.symbol]
+            ceil, floor = max(ceil, high), min(floor, low)
+        bounds[tick.symbol] = (ceil, floor)
+    return bounds
+
+
+class TickBook:
+    """The working orders read for a batch of ticks, by symbol, with the bounds they were
+    stored with (the database's ``fire_above``/``fire_below``)."""
+
+    def __init__(self, orders: Sequence[Order]) -> None:
+        self.orders = orders
+        self._by_symbol: dict[str, list[tuple[Order, int | None, int | None]]] = {}
+        for order in orders:
+            above, below = attention_bounds(order)
+            self._by_symbol.setdefault(order.symbol, []).append((order, above, below))
+
+    def candidates(self, uow: UnitOfWork, tick: PriceTick) -> list[Order]:
+        """Orders this tick may concern: the book's whose bounds it crosses (as the per-tick
+        query would find them), plus those changed earlier in the batch, oldest first."""
+        ceil, floor = index_price(tick.price)
+        found = {
+            order.id: uow.adopt(order)
+            for order, above, below in self._by_symbol.get(tick.symbol, ())
+            if (above is not None and above <= ceil) or (below is not None and below >= floor)
+        }
+        for order in uow.changed_of(tick.symbol):
+            found.setdefault(order.id, order)
+        return sorted(found.values(), key=lambda o: (o.submitted_at, o.id))
 
 
 def expire_due_orders(deps: TradingDeps, now: datetime | None = None) -> int:

@@ -29,6 +29,8 @@ class TradingSettings(ServiceSettings):
     allow_short: bool = False
     # How often the worker looks for day orders past their session close.
     expiry_interval_s: float = Field(default=5.0, gt=0)
+    # The worker checkpoints SQLite's WAL in the background this often (never on a commit).
+    checkpoint_every_s: float = Field(default=1.0, gt=0)
     consumer_name: str = "trading-worker-1"
     market_data_timeout_s: float = Field(default=2.0, gt=0)
 

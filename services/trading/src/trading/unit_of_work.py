@@ -23,6 +23,11 @@ from trading.domain.orders import Order, OrderRefused
 PRODUCER = "trading"
 
 
+def _state(entity: Account | Holding) -> tuple[Any, ...]:
+    """Its field values (shallow: dataclasses.astuple deep-copies, several times slower)."""
+    return tuple(vars(entity).values())
+
+
 class UnitOfWork:
     def __init__(self, db: repo.Db, now: datetime) -> None:
         self.db = db
@@ -36,13 +41,15 @@ class UnitOfWork:
         self.fills: list[repo.FillRow] = []
         self.events: list[EventPayload] = []
         self.row_locks = repo.needs_row_locks(db)
+        # Accounts and holdings as loaded: flush writes back only those that changed.
+        self._loaded: dict[object, tuple[Any, ...]] = {}
 
     def lock(self, account_ids: Iterable[str]) -> None:
         """Lock and load these accounts (those that exist) unless already loaded: call it
         before reading the orders a command will change."""
         wanted = set(account_ids) - self.accounts.keys()
         for account in repo.lock_accounts(self.db, list(wanted)):
-            self.accounts[account.account_id] = account
+            self._track_account(account)
 
     def locked_read(self, read: Callable[[], list[Order]]) -> list[Order]:
         """Orders found by a query over several accounts, as they are once their accounts are
@@ -64,7 +71,7 @@ class UnitOfWork:
                 raise OrderRefused(
                     f"account {account_id} is not open for trading (no AccountOpened yet)", 403
                 )
-            self.accounts[account_id] = account
+            self._track_account(account)
         return self.accounts[account_id]
 
     def holding(self, account_id: str, symbol: str) -> Holding:
@@ -72,8 +79,29 @@ class UnitOfWork:
         if key not in self.holdings:
             if self.row_locks:
                 self.lock([account_id])
-            self.holdings[key] = repo.load_holding(self.db, account_id, symbol)
+            self._track_holding(repo.load_holding(self.db, account_id, symbol))
         return self.holdings[key]
+
+    def preload(self, orders: Iterable[Order]) -> None:
+        """Load the accounts and holdings these orders may touch in two statements (instead
+        of one each, as they are first needed); accounts are locked first, as always."""
+        orders = list(orders)
+        self.lock({o.account_id for o in orders})
+        keys = {(o.account_id, o.symbol) for o in orders if o.account_id in self.accounts}
+        for holding in repo.load_holdings_of(self.db, keys - self.holdings.keys()).values():
+            self._track_holding(holding)
+
+    def _track_account(self, account: Account) -> None:
+        self.accounts[account.account_id] = account
+        self._loaded[account.account_id] = _state(account)
+
+    def _track_holding(self, holding: Holding) -> None:
+        key = (holding.account_id, holding.symbol)
+        self.holdings[key] = holding
+        self._loaded[key] = _state(holding)
+
+    def _changed(self, key: object, entity: Account | Holding) -> bool:
+        return self._loaded.get(key) != _state(entity)
 
     def adopt(self, order: Order) -> Order:
         """The tracked instance of this order (loaded copies of a tracked order are stale)."""
@@ -117,10 +145,12 @@ class UnitOfWork:
             [o for i, o in self.orders.items() if i in self.dirty and i not in self.new_ids],
         )
         repo.insert_fills(self.db, self.fills)
-        for holding in self.holdings.values():
-            repo.save_holding(self.db, holding)
-        for account in self.accounts.values():
-            repo.save_account(self.db, account)
+        repo.save_holdings(
+            self.db, [h for key, h in self.holdings.items() if self._changed(key, h)]
+        )
+        repo.save_accounts(
+            self.db, [a for key, a in sorted(self.accounts.items()) if self._changed(key, a)]
+        )
         add_many_to_outbox(
             self.db,
             [make_event(p, producer=PRODUCER, ts_event=self.now) for p in self.events],

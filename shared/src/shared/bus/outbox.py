@@ -145,21 +145,26 @@ class OutboxRelay:
         self.maxlen = maxlen
         self.retention = retention
         self._wake = asyncio.Event()
+        self._publishing = asyncio.Lock()  # one publisher at a time: no row goes out twice
 
     def wake(self) -> None:
         """Tell the relay that rows were just committed, so it need not wait for its poll."""
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        rows = await asyncio.to_thread(self.store.fetch_unsent, self.batch_size)
-        if not rows:
-            return 0
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for row in rows:
-                pipe.xadd(row.stream, {"data": row.data}, maxlen=self.maxlen, approximate=True)
-            await pipe.execute()
-        await asyncio.to_thread(self.store.mark_sent, [r.row_id for r in rows], datetime.now(UTC))
-        return len(rows)
+        """Publish one batch of unsent rows (callers may also call it right after a commit,
+        instead of waking the relay's loop: the events then go out with no hand-off)."""
+        async with self._publishing:
+            rows = await asyncio.to_thread(self.store.fetch_unsent, self.batch_size)
+            if not rows:
+                return 0
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    pipe.xadd(row.stream, {"data": row.data}, maxlen=self.maxlen, approximate=True)
+                await pipe.execute()
+            sent_at = datetime.now(UTC)
+            await asyncio.to_thread(self.store.mark_sent, [r.row_id for r in rows], sent_at)
+            return len(rows)
 
     async def drain(self) -> int:
         """Publish until nothing is left; returns how many rows went out."""

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, bindparam, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from trading.adapters.tables import (
-    DecimalText,
-    UtcDateTime,
     accounts,
     fills,
     holdings,
@@ -211,58 +218,39 @@ _DUE = (
 )
 
 
-def _column_reader(column: Any) -> Callable[[Any], Any]:
-    """How to read one column from a raw sqlite3 row (what the SQLAlchemy type would do)."""
-    if isinstance(column.type, DecimalText):
-        return lambda v: None if v is None else Decimal(v)
-    if isinstance(column.type, UtcDateTime):
-        return lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC)
-    if isinstance(column.type, Boolean):
-        return lambda v: None if v is None else bool(v)
-    return lambda v: v
+# Per batch: one query for every symbol's bounds (at most this many symbols per statement).
+_BOOK_CHUNK = 300
 
 
-_ORDER_COLUMNS = [c.name for c in orders.columns]
-_READERS = [(c.name, _column_reader(c)) for c in orders.columns if c.name in _ORDER_FIELDS]
-_RAW_BOOK = (
-    f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE symbol = ? AND working IS 1 "
-    "AND (fire_above <= ? OR fire_below >= ?) ORDER BY submitted_at, id"
-)
+def book_for_ticks(db: Db, bounds: dict[str, tuple[int, int]]) -> list[Order]:
+    """Working orders that any of a batch's ticks may concern, oldest first: ``bounds`` maps
+    each symbol to (highest price ceiling, lowest price floor) of its ticks in the batch.
+
+    One statement per batch instead of one per tick: the symbols and their bounds are a
+    VALUES list, each row looked up in the book index."""
+    found: list[Order] = []
+    items = sorted(bounds.items())
+    for start in range(0, len(items), _BOOK_CHUNK):
+        chunk = items[start : start + _BOOK_CHUNK]
+        rows = ", ".join(f"(:s{i}, :h{i}, :l{i})" for i in range(len(chunk)))
+        params: dict[str, Any] = {}
+        for i, (symbol, (high, low)) in enumerate(chunk):
+            params.update({f"s{i}": symbol, f"h{i}": high, f"l{i}": low})
+        query = text(
+            f"WITH batch(symbol, hi, lo) AS (VALUES {rows}) SELECT {_BOOK_COLUMNS} "
+            # CROSS JOIN: SQLite then keeps this order (each batch row looked up in the book
+            # index) instead of building an automatic index over the orders per statement.
+            "FROM batch CROSS JOIN orders WHERE orders.symbol = batch.symbol "
+            f"AND {_WORKING[dialect_of(db)]} "
+            "AND (orders.fire_above <= batch.hi OR orders.fire_below >= batch.lo)"
+        ).columns(*orders.columns)
+        found += [order_from_row(row) for row in db.execute(query, params)]
+    return sorted(found, key=lambda o: (o.submitted_at, o.id))
 
 
-_BOOK = (
-    select(orders)
-    .where(
-        orders.c.symbol == bindparam("s"),
-        orders.c.working.is_(True),
-        or_(orders.c.fire_above <= bindparam("ceil"), orders.c.fire_below >= bindparam("floor")),
-    )
-    .order_by(orders.c.submitted_at, orders.c.id)
-)
-
-
-def book_candidates(db: Db, symbol: str, price_ceil: int, price_floor: int) -> list[Order]:
-    """Working orders of the symbol whose bounds say this tick may concern them, oldest first.
-
-    The hottest query of the worker (once per tick): on SQLite it runs on the DB-API cursor
-    of the caller's transaction, skipping SQLAlchemy's per-statement overhead."""
-    if dialect_of(db) != "sqlite":
-        params = {"s": symbol, "ceil": price_ceil, "floor": price_floor}
-        return [order_from_row(row) for row in db.execute(_BOOK, params)]
-    connection = db.connection() if isinstance(db, Session) else db
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        rows = cursor.execute(_RAW_BOOK, (symbol, price_ceil, price_floor)).fetchall()
-    finally:
-        cursor.close()
-    found = []
-    positions = {name: i for i, name in enumerate(_ORDER_COLUMNS)}
-    for row in rows:
-        values = {name: read(row[positions[name]]) for name, read in _READERS}
-        for name, enum in _ENUMS.items():
-            values[name] = enum(values[name])
-        found.append(Order(**values))
-    return found
+_BOOK_COLUMNS = ", ".join(f"orders.{c.name}" for c in orders.columns)
+# Spelled as the partial book index's WHERE renders (a bound parameter would not match it).
+_WORKING = {"sqlite": "orders.working IS 1", "postgresql": "orders.working IS true"}
 
 
 def due_for_expiry(db: Db, now: datetime) -> list[Order]:
@@ -308,10 +296,18 @@ def insert_account(db: Db, account: Account, at: datetime) -> None:
     db.execute(_statement(db, _ADD_ACCOUNT), {**dataclasses.asdict(account), "opened_at": at})
 
 
+def save_accounts(db: Db, changed: Sequence[Account]) -> None:
+    rows = []
+    for account in changed:
+        values = dict(vars(account))
+        values["key_id"] = values.pop("account_id")
+        rows.append(values)
+    if rows:
+        db.execute(_UPDATE_ACCOUNT, rows)
+
+
 def save_account(db: Db, account: Account) -> None:
-    values = dataclasses.asdict(account)
-    del values["account_id"]
-    db.execute(_UPDATE_ACCOUNT, {**values, "key_id": account.account_id})
+    save_accounts(db, [account])
 
 
 def load_holding(db: Db, account_id: str, symbol: str) -> Holding:
@@ -330,8 +326,29 @@ def load_holdings(db: Db, account_id: str) -> list[Holding]:
     ]
 
 
-def save_holding(db: Db, holding: Holding) -> None:
-    db.execute(_statement(db, _UPSERT_HOLDING), dataclasses.asdict(holding))
+_HOLDINGS_CHUNK = 1000
+
+
+def load_holdings_of(db: Db, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Holding]:
+    """The holdings of these (account, symbol) pairs; a pair never traded holds nothing."""
+    wanted = sorted(set(keys))
+    found = {key: Holding(*key) for key in wanted}
+    for start in range(0, len(wanted), _HOLDINGS_CHUNK):
+        chunk = wanted[start : start + _HOLDINGS_CHUNK]
+        query = select(holdings).where(tuple_(holdings.c.account_id, holdings.c.symbol).in_(chunk))
+        for r in db.execute(query):
+            found[(r.account_id, r.symbol)] = Holding(
+                r.account_id, r.symbol, r.qty, r.reserved_qty, r.cost_basis
+            )
+    return found
+
+
+def save_holdings(db: Db, changed: Sequence[Holding]) -> None:
+    if changed:
+        db.execute(
+            _statement(db, _UPSERT_HOLDING),
+            [dict(vars(h)) for h in sorted(changed, key=lambda h: (h.account_id, h.symbol))],
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""WAL checkpoints off the event loop. The worker commits its small writes on the event loop;
-a commit that crosses SQLite's auto-checkpoint size (1,000 pages) would copy the WAL into the
-database and fsync on the spot, tens to hundreds of milliseconds on a busy disk, stalling
-every tick behind it. So the worker's connections never checkpoint on commit, and a
-background task checkpoints passively (it never waits for readers or writers).
-PostgreSQL has no such pragma and checkpoints on its own: there all of this does nothing."""
+"""SQLite WAL checkpoints off the hot path. A commit that crosses SQLite's auto-checkpoint
+size (1,000 pages) copies the WAL into the database and fsyncs on the spot: tens to hundreds
+of milliseconds on a busy disk, stalling every event behind it (measured: 100-125 ms stalls,
+the p99 of trading's tick-to-fill latency). So a stream worker's connections never checkpoint
+on commit, and a background task checkpoints passively (it never waits for readers or
+writers). PostgreSQL has no such pragma and checkpoints on its own: there this does nothing."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from portfolio.adapters.dialects import is_sqlite
+logger = logging.getLogger("shared.checkpoints")
 
-logger = logging.getLogger("portfolio.checkpoints")
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
 
 
 def disable_autocheckpoint(engine: Engine) -> None:
