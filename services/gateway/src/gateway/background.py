@@ -35,6 +35,18 @@ async def recheck_keys(container: Container, stop: asyncio.Event) -> None:
                 container.hub.close_key(key_id)
 
 
+SWEEP_EVERY_S = 0.25
+
+
+async def sweep_subscribers(container: Container, stop: asyncio.Event) -> None:
+    """Send timeouts and heartbeats of every socket, checked a few times a second."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), SWEEP_EVERY_S)
+        container.hub.sweep(loop.time())
+
+
 def start_background(
     container: Container, stop: asyncio.Event, *, relay: bool
 ) -> list[asyncio.Task[None]]:
@@ -47,6 +59,7 @@ def start_background(
         ),
         listen_for_revocations(container.redis, lambda k: on_revoked(container, k), stop),
         recheck_keys(container, stop),
+        sweep_subscribers(container, stop),
     ]
     if relay:
         tasks.append(container.relay().run(stop))

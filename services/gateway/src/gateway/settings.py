@@ -31,7 +31,7 @@ class GatewaySettings(ServiceSettings):
     ws_queue_size: int = Field(default=2000, ge=1)
     ws_send_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_batch_size: int = Field(default=200, ge=1)
-    ws_flush_interval_seconds: float = Field(default=0.01, ge=0, le=1)
+    ws_flush_interval_seconds: float = Field(default=0.03, ge=0, le=1)
     ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_recheck_seconds: float = Field(default=30.0, gt=0)

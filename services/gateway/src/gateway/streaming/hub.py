@@ -15,6 +15,7 @@ from gateway.streaming.subscriber import CLOSE_KEY_REVOKED, Protocol, Subscriber
 
 logger = logging.getLogger("gateway.hub")
 MAX_SYMBOLS_PER_CLIENT = 2000
+Pending = defaultdict[Subscriber, list[bytes]]
 
 
 class Hub:
@@ -79,38 +80,48 @@ class Hub:
             subscriber.drop(CLOSE_KEY_REVOKED, "API key revoked")
         return len(doomed)
 
+    def sweep(self, now: float) -> None:
+        """Drop clients stuck in a send, and send heartbeats to idle ones (see Subscriber)."""
+        for subscriber in list(self.subscribers):
+            subscriber.sweep(now)
+
     def dispatch(self, stream: str, events: Iterable[dict[str, Any]]) -> None:
+        """Offer a batch of events: each receiver's messages are queued at once (one wake-up
+        and one frame per receiver and batch, instead of one per message)."""
+        pending: defaultdict[Subscriber, list[bytes]] = defaultdict(list)
         for event in events:
             try:
                 if stream == Streams.TICKS:
-                    self._tick(event)
+                    self._tick(event, pending)
                 elif stream == Streams.ORDERS:
-                    self._order(event)
+                    self._order(event, pending)
                 elif stream == Streams.ALERTS:
-                    self._alert(event)
+                    self._alert(event, pending)
             except (KeyError, TypeError) as exc:
                 logger.warning("skipped a malformed %s event: %s", stream, exc)
+        for subscriber, items in pending.items():
+            subscriber.offer_many(items)
 
     def _next_seq(self) -> int:
         self.seq += 1
         return self.seq
 
-    def _tick(self, event: dict[str, Any]) -> None:
+    def _tick(self, event: dict[str, Any], pending: Pending) -> None:
         symbol = event["payload"]["symbol"]
         listeners = self._by_symbol.get(symbol)
         if not listeners and not self._all_symbols:
             return
         item = orjson.dumps(messages.trade_message(self._next_seq(), event))
         for subscriber in listeners or ():
-            subscriber.offer(item)
+            pending[subscriber].append(item)
         for subscriber in self._all_symbols:
             if symbol not in subscriber.symbols:
-                subscriber.offer(item)
+                pending[subscriber].append(item)
 
     def _owners_of(self, event: dict[str, Any]) -> set[Subscriber]:
         return self._by_user.get(str(event["payload"]["account_id"]), set())
 
-    def _order(self, event: dict[str, Any]) -> None:
+    def _order(self, event: dict[str, Any], pending: Pending) -> None:
         owners = self._owners_of(event)
         if not owners:
             return
@@ -120,18 +131,18 @@ class Hub:
         for subscriber in owners:
             if subscriber.protocol is Protocol.JSON and subscriber.orders:
                 json_item = json_item or orjson.dumps(messages.order_message(seq, event))
-                subscriber.offer(json_item)
+                pending[subscriber].append(json_item)
             elif subscriber.protocol is Protocol.ALPACA and subscriber.trade_updates:
                 if alpaca_item is None:
                     update = messages.alpaca_trade_update(seq, event)
                     if update is None:
                         continue
                     alpaca_item = orjson.dumps(update)
-                subscriber.offer(alpaca_item)
+                pending[subscriber].append(alpaca_item)
 
-    def _alert(self, event: dict[str, Any]) -> None:
+    def _alert(self, event: dict[str, Any], pending: Pending) -> None:
         owners = [s for s in self._owners_of(event) if s.alerts]
         if owners:
             item = orjson.dumps(messages.alert_message(self._next_seq(), event))
             for subscriber in owners:
-                subscriber.offer(item)
+                pending[subscriber].append(item)
