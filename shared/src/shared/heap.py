@@ -1,4 +1,6 @@
-"""Keep the garbage collector's full collections short in long-running workers.
+"""Keep the garbage collector's full collections short in long-running workers (the trading
+and portfolio workers and the gateway's edge app call ``keep_full_collections_short`` from
+their entry points).
 
 A full (generation 2) collection walks every tracked object. After imports and bootstrap a
 worker holds hundreds of thousands of them (modules, pydantic schemas, SQLAlchemy metadata
@@ -17,8 +19,9 @@ import time
 def freeze_startup_objects() -> None:
     """Move every object alive now to the permanent generation (never scanned again).
 
-    Call it once per process, after bootstrap, from a worker's entry point (not from code
-    that tests run in-process: what is frozen is never collected)."""
+    Frozen objects are still freed when their last reference goes, but a reference cycle
+    among them is never collected: call it from a process's entry point, not from code that
+    tests run in-process."""
     gc.collect()
     gc.freeze()
 

@@ -8,6 +8,7 @@ import signal
 from shared.bus import ConsumerConfig, OutboxRelay, SqlOutboxStore, StreamConsumer
 from shared.bus.consumer import BatchHandler
 from shared.events import Streams
+from shared.heap import keep_full_collections_short
 from shared.logs import configure_logging
 from shared.settings import load_settings
 
@@ -87,6 +88,7 @@ def _consumer(
 def main() -> None:
     settings = load_settings(PortfolioSettings)
     configure_logging("portfolio-worker", settings.log_level)
+    keep_full_collections_short()  # short full collections: see shared.heap
     stop = asyncio.Event()
 
     async def run() -> None:
