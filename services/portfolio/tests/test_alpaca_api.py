@@ -255,7 +255,7 @@ def test_user_b_never_sees_user_a_positions_activities_reports_rules_alerts_or_w
         f"{url}/risk-rules", json={"kind": "daily_loss", "threshold": "1"}, headers=alice_h
     ).json()
     hook = httpx.post(
-        f"{url}/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=alice_h
+        f"{url}/webhooks", json={"url": "https://hooks.example.com/alice"}, headers=alice_h
     ).json()
     assert bob.get_all_positions() == []
     with pytest.raises(APIError) as missing:

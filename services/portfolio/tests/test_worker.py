@@ -163,7 +163,7 @@ class Receiver:
 def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_gets_it_on_retry(
     settings_for: SettingsFor, publisher: Publisher
 ) -> None:
-    settings = settings_for()
+    settings = settings_for(webhook_allow_private_networks=True)  # receivers on loopback
     good, flaky = Receiver(), Receiver(failures=2)
     try:
         with TestClient(create_app(settings)) as api, WorkerThread(settings):
@@ -208,6 +208,50 @@ def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_get
     assert len(stored) > 0
     for hook in hooks:
         assert hook["secret"].encode() not in stored
+
+
+def test_webhooks_to_private_addresses_are_refused_at_registration_and_at_delivery(
+    settings_for: SettingsFor, publisher: Publisher
+) -> None:
+    """SSRF: by default a loopback URL is a 422 and is not stored; a URL registered while
+    private networks were allowed is refused by a worker that does not allow them."""
+    strict = settings_for()
+    receiver = Receiver()
+    try:
+        with TestClient(create_app(strict)) as api:
+            refused = api.post("/webhooks", json={"url": receiver.url}, headers=USER)
+            assert refused.status_code == 422
+            assert "not a public address" in refused.json()["message"]
+            assert api.get("/webhooks", headers=USER).json() == []
+        lenient = settings_for(webhook_allow_private_networks=True)
+        with TestClient(create_app(lenient)) as api, WorkerThread(strict):
+            hook = api.post("/webhooks", json={"url": receiver.url}, headers=USER).json()
+            api.post(
+                "/risk-rules",
+                json={
+                    "kind": "price_alert",
+                    "threshold": "50",
+                    "symbol": "ZZ",
+                    "direction": "above",
+                },
+                headers=USER,
+            )
+            publisher.open_account("alice")
+            for price in ("49", "51"):
+                publisher.tick("ZZ", price)
+                eventually(lambda p=price: quoted(strict, "ZZ", p))
+
+            def attempted() -> list[dict[str, object]]:
+                rows = api.get(f"/webhooks/{hook['id']}/deliveries", headers=USER).json()
+                return [d for d in rows if d["attempts"]]
+
+            eventually(lambda: bool(attempted()))
+            delivery = attempted()[0]
+            assert delivery["status"] != "delivered"
+            assert "refused" in str(delivery["last_error"])
+    finally:
+        receiver.close()
+    assert receiver.requests == []
 
 
 def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they_close(

@@ -29,6 +29,9 @@ class PortfolioSettings(ServiceSettings):
     webhook_poll_s: float = Field(default=0.5, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_first_delay_s: float = Field(default=1.0, ge=0)
+    # Webhooks may point at loopback, private and link-local addresses only when this is set
+    # (receivers on the same host or LAN); off, such URLs are refused (SSRF).
+    webhook_allow_private_networks: bool = False
     trading_timeout_s: float = Field(default=3.0, gt=0)
     worker_name: str = "portfolio-worker-1"
     # Ledger batches of at most this many events are applied on the worker's event loop

@@ -59,6 +59,7 @@ async def run_worker(
             container.box,
             container.http,
             RetryPolicy(settings.webhook_max_attempts, settings.webhook_first_delay_s),
+            allow_private=settings.webhook_allow_private_networks,
         )
         coroutines = [
             *(c.run(stop) for c in tasks),

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.adapters.secrets import SecretBox
 from portfolio.adapters.tables import webhook_deliveries, webhooks
+from portfolio.domain.webhook_targets import TargetRefused, check_addresses, check_url
 
 logger = logging.getLogger("portfolio.webhooks")
 
@@ -59,12 +60,27 @@ class DueDelivery:
 
 class WebhookSender:
     def __init__(
-        self, engine: Engine, box: SecretBox, client: httpx.AsyncClient, policy: RetryPolicy
+        self,
+        engine: Engine,
+        box: SecretBox,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        *,
+        allow_private: bool = False,
     ) -> None:
         self.engine = engine
         self.box = box
         self.client = client
         self.policy = policy
+        self.allow_private = allow_private
+
+    async def _check_target(self, url: str) -> None:
+        """Refuse a URL whose host resolves, now, to a non-public address (TargetRefused)."""
+        host = check_url(url, allow_private=self.allow_private)
+        if self.allow_private:
+            return
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        check_addresses([str(info[4][0]) for info in infos], allow_private=False)
 
     def due(self, now: float, limit: int = 50) -> list[DueDelivery]:
         query = (
@@ -104,13 +120,16 @@ class WebhookSender:
         status: int | None = None
         error: str | None = None
         try:
+            await self._check_target(delivery.url)
             response = await self.client.post(
                 delivery.url, content=delivery.body, headers=headers, timeout=self.policy.timeout_s
             )
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
+        except TargetRefused as exc:
+            error = f"refused: {exc}"
+        except (httpx.HTTPError, OSError) as exc:  # OSError: the host name did not resolve
             error = f"{type(exc).__name__}: {exc}"
         await asyncio.to_thread(self._record, delivery, status, error)
 

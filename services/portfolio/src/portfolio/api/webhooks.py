@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from typing import Any
-from urllib.parse import urlparse
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +14,7 @@ from shared.identity import CurrentCaller
 from portfolio.adapters import rules_admin
 from portfolio.api.deps import ContainerDep
 from portfolio.api.present import iso
+from portfolio.domain.webhook_targets import TargetRefused, check_url
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -30,9 +30,10 @@ async def create_webhook(
     body: WebhookCreate, caller: CurrentCaller, c: ContainerDep
 ) -> dict[str, Any]:
     """Register a URL; the signing secret is shown once in this answer and stored encrypted."""
-    parsed = urlparse(body.url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ApiError(422, "url must be an absolute http(s) URL")
+    try:
+        check_url(body.url, allow_private=c.settings.webhook_allow_private_networks)
+    except TargetRefused as exc:
+        raise ApiError(422, str(exc)) from exc
     secret = body.secret or "whsec_" + secrets.token_urlsafe(32)
     now = c.clock.now()
     webhook_id = await asyncio.to_thread(
