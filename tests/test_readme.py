@@ -76,3 +76,4 @@ def test_the_readme_examples_run_against_a_running_stack(stack: Stack) -> None:
     assert any('"end_date":"2025-06-30","sessions":20' in line for line in lines)  # June builds
     assert "304" in lines  # the If-None-Match revalidation
     assert "401" in lines  # no key on a private route
+    assert "412" in lines  # a strategy PATCH with a stale If-Match, through nginx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -202,3 +204,57 @@ def test_a_backtest_with_start_after_end_is_422(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "start must not be after end" in response.json()["message"]
+
+
+def test_concurrent_patches_of_different_fields_are_all_kept(services: StrategyServices) -> None:
+    """A PATCH waiting on its symbol check while another PATCH commits keeps both changes
+    (it merges onto the row as it is under the lock, not onto what it read first)."""
+    from trading.strategies import handlers
+    from trading.strategies.schemas import StrategyCreate, StrategyUpdate
+
+    async def scenario() -> tuple[Any, Any]:
+        created = await handlers.create_strategy(
+            services, "alice", StrategyCreate.model_validate(VALID)
+        )
+        entered, release = asyncio.Event(), asyncio.Event()
+        real = services.symbols
+
+        class GatedSymbols:
+            async def unknown(self, symbols: list[str]) -> list[str]:
+                entered.set()
+                await release.wait()
+                return await real.unknown(symbols)
+
+        gated = dataclasses.replace(services, symbols=GatedSymbols())
+        slow = asyncio.create_task(
+            handlers.update_strategy(gated, "alice", created.id, StrategyUpdate(symbols=["NVDA"]))
+        )
+        await entered.wait()
+        await handlers.update_strategy(
+            services, "alice", created.id, StrategyUpdate(cooldown_bars=7)
+        )
+        release.set()
+        return await slow, created
+
+    row, created = asyncio.run(scenario())
+    spec = handlers_spec(row)
+    assert (spec.symbols, spec.cooldown_bars, row.revision) == (["NVDA"], 7, created.revision + 2)
+
+
+def handlers_spec(row: Any) -> Any:
+    from trading.strategies.handlers import load_spec
+
+    return load_spec(row)
+
+
+def test_if_match_refuses_a_patch_based_on_an_old_revision(client: TestClient) -> None:
+    base = f"/strategies/{create(client)['id']}"
+    first = client.patch(base, json={"cooldown_bars": 2}, headers=ALICE | {"If-Match": '"1"'})
+    assert first.status_code == 200, first.text
+    assert first.json()["revision"] == 2
+    stale = client.patch(base, json={"cooldown_bars": 5}, headers=ALICE | {"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert "revision 2, not 1" in stale.json()["message"]
+    assert client.get(base, headers=ALICE).json()["cooldown_bars"] == 2
+    bad = client.patch(base, json={"cooldown_bars": 5}, headers=ALICE | {"If-Match": "soon"})
+    assert bad.status_code == 422

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from shared.errors import ORJSONResponse
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from shared.errors import ApiError, ORJSONResponse
 from shared.identity import CurrentCaller, TradingCaller
 
 from trading.strategies import handlers
@@ -77,12 +77,35 @@ async def read(strategy_id: str, caller: CurrentCaller, services: Services) -> S
     return public(handlers.get_strategy(services, caller.user_id, strategy_id))
 
 
-@router.patch("/{strategy_id}", response_model=StrategyPublic)
+def revision_of(if_match: str | None) -> int | None:
+    """The revision an If-Match header names (``"3"`` or ``3``); None when absent."""
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError as exc:
+        raise ApiError(422, 'If-Match must be a strategy revision, e.g. "3"') from exc
+
+
+@router.patch(
+    "/{strategy_id}",
+    response_model=StrategyPublic,
+    responses={412: {"description": "If-Match names a revision that is no longer current"}},
+)
 async def modify(
-    strategy_id: str, body: StrategyUpdate, caller: TradingCaller, services: Services
+    strategy_id: str,
+    body: StrategyUpdate,
+    caller: TradingCaller,
+    services: Services,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> StrategyPublic:
-    """Change parameters; a running strategy switches at its next bar."""
-    return public(await handlers.update_strategy(services, caller.user_id, strategy_id, body))
+    """Change parameters; a running strategy switches at its next bar. Concurrent changes of
+    different fields are all kept; send `If-Match: "<revision>"` to refuse the change (412)
+    when someone changed the strategy since you read it."""
+    row = await handlers.update_strategy(
+        services, caller.user_id, strategy_id, body, if_revision=revision_of(if_match)
+    )
+    return public(row)
 
 
 @router.post("/{strategy_id}/activate", response_model=StrategyPublic)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 from shared.errors import ApiError
@@ -69,19 +71,47 @@ async def create_strategy(
 
 
 async def update_strategy(
-    services: StrategyServices, account_id: str, strategy_id: str, command: StrategyUpdate
+    services: StrategyServices,
+    account_id: str,
+    strategy_id: str,
+    command: StrategyUpdate,
+    *,
+    if_revision: int | None = None,
 ) -> StrategyRow:
     """Validate the merged spec; a new revision makes the live runner rebuild that strategy."""
     current = get_strategy(services, account_id, strategy_id)
+    check_revision(current, if_revision)
     changes = command.spec_changes()
-    merged = load_spec(current).model_dump() | changes
-    try:
-        spec = StrategySpec.model_validate(merged)
-    except ValidationError as exc:
-        raise ApiError(422, describe(exc)) from exc
+    spec = merged_spec(current, changes)
     if "symbols" in changes:
         await _check_symbols(services, spec)
-    return _change(services, account_id, strategy_id, spec=spec, name=command.name)
+    # Merged again onto the row as it is under the lock: a concurrent PATCH of other fields
+    # committed meanwhile is kept, not overwritten with the spec read above.
+    return _change(
+        services,
+        account_id,
+        strategy_id,
+        spec=lambda locked: merged_spec(locked, changes),
+        name=command.name,
+        if_revision=if_revision,
+    )
+
+
+def merged_spec(row: StrategyRow, changes: dict[str, Any]) -> StrategySpec:
+    try:
+        return StrategySpec.model_validate(load_spec(row).model_dump() | changes)
+    except ValidationError as exc:
+        raise ApiError(422, describe(exc)) from exc
+
+
+def check_revision(row: StrategyRow, if_revision: int | None) -> None:
+    """If-Match: the client's revision must still be the current one (412 otherwise)."""
+    if if_revision is not None and row.revision != if_revision:
+        raise ApiError(
+            412,
+            f"strategy {row.id} is at revision {row.revision}, not {if_revision}:"
+            " read it again and reapply your change",
+        )
 
 
 def _change(
@@ -89,16 +119,19 @@ def _change(
     account_id: str,
     strategy_id: str,
     *,
-    spec: StrategySpec | None = None,
+    spec: Callable[[StrategyRow], StrategySpec] | None = None,
     name: str | None = None,
     status: str | None = None,
+    if_revision: int | None = None,
 ) -> StrategyRow:
     with Session(services.engine) as session, session.begin():
         row = find_strategy(session, account_id, strategy_id, lock=True)
         if row is None:
             raise ApiError(404, f"strategy {strategy_id} not found")
+        check_revision(row, if_revision)
         if spec is not None:
-            row.spec, row.kind = spec.model_dump_json(), spec.kind
+            new_spec = spec(row)
+            row.spec, row.kind = new_spec.model_dump_json(), new_spec.kind
             row.revision += 1
         if name is not None:
             row.name = name
