@@ -45,3 +45,6 @@ def test_metrics_count_cache_hits_and_misses_and_show_the_bars_group(
     group = frozenset({("stream", Streams.BARS), ("group", "index")})
     assert samples[("bus_consumer_lag", group)] == 1
     assert ("outbox_backlog", frozenset()) in samples
+    # Hits answered by the fast path (before FastAPI) are counted with the route's path too.
+    route = frozenset({("method", "GET"), ("route", "/index-composition"), ("status", "200")})
+    assert samples[("http_requests_total", route)] == 3

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.cache import CachedBytes, etag_matches
+from shared.web import ROUTE_PATH
 
 Lookup = Callable[[Scope, str, list[tuple[str, str]]], Awaitable[CachedBytes | None]]
 
@@ -33,6 +34,7 @@ class CacheHitFastPath:
         if cached is None:
             await self.app(scope, receive, send)
             return
+        scope[ROUTE_PATH] = path  # for the HTTP metrics (no route matched: none ran)
         await self._respond(scope, send, cached, self.media_types[path])
 
     @staticmethod

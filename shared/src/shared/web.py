@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 from prometheus_client.registry import Collector
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import ORJSONResponse, install_error_handlers
@@ -56,6 +57,10 @@ class HttpMetrics:
         self.scrape_hooks: dict[str, ScrapeHook] = {}
 
 
+# A middleware that answers without routing names the route for the metrics here.
+ROUTE_PATH = "platform.route_path"
+
+
 class CorrelationMiddleware:
     """Request correlation id (from nginx) in the logs, and the HTTP metrics of each request.
 
@@ -86,7 +91,7 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_and_note)
         finally:
             correlation_id.reset(token)
-            path = getattr(scope.get("route"), "path", "unmatched")
+            path = scope.get(ROUTE_PATH) or getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
             self.metrics.requests.labels(method, path, str(status)).inc()
             self.metrics.latency.labels(method, path).observe(time.perf_counter() - started)
@@ -97,17 +102,23 @@ def create_service_app(
     title: str,
     lifespan: Lifespan,
     readiness: Callable[[FastAPI], list[ReadinessCheck]],
+    inner_middleware: Sequence[Middleware] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """A FastAPI app with the platform's conventions; routers are added by the caller."""
-    app = FastAPI(
-        title=title, lifespan=lifespan, default_response_class=ORJSONResponse, **fastapi_kwargs
-    )
+    """A FastAPI app with the platform's conventions; routers are added by the caller.
+
+    ``inner_middleware`` runs inside the correlation and metrics middleware (a cache fast
+    path that answers before the framework is then still logged and counted)."""
     metrics = HttpMetrics()
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        middleware=[Middleware(CorrelationMiddleware, metrics=metrics), *inner_middleware],
+        **fastapi_kwargs,
+    )
     app.state.metrics = metrics
     install_error_handlers(app)
-
-    app.add_middleware(CorrelationMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

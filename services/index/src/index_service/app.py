@@ -18,6 +18,7 @@ from shared.events import Streams
 from shared.metrics import cache_observer, register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
+from starlette.middleware import Middleware
 from starlette.types import Scope
 
 from index_service.adapters.store import CONSUMER_GROUP
@@ -60,7 +61,10 @@ def create_app(
 
         return [database, redis]
 
-    app = create_service_app(title="Index", lifespan=lifespan, readiness=readiness)
+    fast_path = Middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
+    app = create_service_app(
+        title="Index", lifespan=lifespan, readiness=readiness, inner_middleware=[fast_path]
+    )
 
     @app.exception_handler(NoData)
     async def _no_data(_: Request, exc: NoData) -> ORJSONResponse:
@@ -71,7 +75,6 @@ def create_app(
         return error_response(422, str(exc))
 
     app.include_router(router)
-    app.add_middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
     return app
 
 
