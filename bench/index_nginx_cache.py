@@ -111,12 +111,21 @@ def raw_app() -> ASGIApp:
     return app
 
 
+# uvicorn's command line, after the garbage-collector policy every service's `serve` applies
+# (shared.serve.serve_app): the index's heap (DuckDB, pandas) otherwise pauses it far longer.
+UVICORN_WITH_GC_POLICY = (
+    "import sys, uvicorn; from shared.heap import keep_full_collections_short;"
+    " keep_full_collections_short(); sys.argv[0] = 'uvicorn'; uvicorn.main()"
+)
+
+
 def uvicorn_argv(target: str, port: int) -> list[str]:
-    """The same uvicorn settings for the index and the bare apps: one worker, no logs."""
+    """The same uvicorn settings for the index and the bare apps: one worker, no logs, the
+    services' garbage-collector policy."""
     return [
         sys.executable,
-        "-m",
-        "uvicorn",
+        "-c",
+        UVICORN_WITH_GC_POLICY,
         target,
         "--factory",
         "--app-dir",

@@ -1,6 +1,6 @@
-"""Keep the garbage collector's full collections short in long-running workers (the trading
-and portfolio workers and the gateway's edge app call ``keep_full_collections_short`` from
-their entry points).
+"""Keep the garbage collector's full collections short in long-running processes: every
+service's HTTP server (``shared.serve.serve_app``) and the trading and portfolio workers call
+``keep_full_collections_short`` from their entry points.
 
 A full (generation 2) collection walks every tracked object. After imports and bootstrap a
 worker holds hundreds of thousands of them (modules, pydantic schemas, SQLAlchemy metadata

@@ -6,6 +6,7 @@ from typing import Any
 
 import uvicorn
 
+from shared.heap import keep_full_collections_short
 from shared.logs import configure_logging
 from shared.settings import ServiceName, ServiceSettings
 
@@ -13,8 +14,10 @@ from shared.settings import ServiceName, ServiceSettings
 def serve_app(
     factory: str, settings: ServiceSettings, service: ServiceName, **uvicorn_options: Any
 ) -> None:
-    """uvicorn on the service's internal address, with JSON logs and no access log."""
+    """uvicorn on the service's internal address, with JSON logs and no access log, and
+    short full garbage collections (see shared.heap)."""
     configure_logging(service.value, settings.log_level)
+    keep_full_collections_short()
     uvicorn.run(
         factory,
         factory=True,

@@ -11,7 +11,6 @@ from typing import Any, NoReturn
 
 import orjson
 from shared.clock import SystemClock
-from shared.heap import keep_full_collections_short
 from shared.serve import serve_app
 from shared.settings import SettingsError, load_settings
 
@@ -25,7 +24,6 @@ from gateway.settings import GatewaySettings
 
 
 def serve(settings: GatewaySettings) -> None:
-    keep_full_collections_short()  # 1,000 sockets: full collections of 200 ms otherwise
     serve_app(
         "gateway.app:create_app",
         settings,
