@@ -103,9 +103,37 @@ _ENUMS: dict[str, Any] = {
 }
 
 
-def _order_values(order: Order) -> dict[str, Any]:
-    values = {name: getattr(order, name) for name in _ORDER_FIELDS}
-    for name in _ENUMS:
+# Written once, at insert: an order's terms never change (a replacement is a new order), so
+# an update leaves them out (the hottest write of the tick worker: ~45 % fewer values).
+_INSERT_ONLY = frozenset(
+    {
+        "id",
+        "account_id",
+        "client_order_id",
+        "request_hash",
+        "symbol",
+        "side",
+        "type",
+        "time_in_force",
+        "order_class",
+        "leg_role",
+        "notional",
+        "limit_price",
+        "trail_price",
+        "trail_percent",
+        "extended_hours",
+        "created_at",
+        "submitted_at",
+        "expires_at",
+        "replaces",
+    }
+)
+_CHANGEABLE_FIELDS = [name for name in _ORDER_FIELDS if name not in _INSERT_ONLY]
+
+
+def _order_values(order: Order, fields: Sequence[str] = _ORDER_FIELDS) -> dict[str, Any]:
+    values = {name: getattr(order, name) for name in fields}
+    for name in _ENUMS.keys() & values.keys():
         values[name] = str(values[name])
     above, below = attention_bounds(order) if order.is_working else (None, None)
     values.update(
@@ -149,11 +177,8 @@ def insert_order(db: Db, order: Order) -> None:
 
 
 def save_orders(db: Db, changed: Sequence[Order]) -> None:
-    rows = []
-    for order in changed:
-        values = _order_values(order)
-        values["key_id"] = values.pop("id")
-        rows.append(values)
+    """Write back what can change of these orders (their terms are insert-only)."""
+    rows = [{**_order_values(o, _CHANGEABLE_FIELDS), "key_id": o.id} for o in changed]
     if rows:
         db.execute(_UPDATE_ORDER, rows)
 
