@@ -18,13 +18,9 @@ from sqlalchemy.engine import Engine
 logger = logging.getLogger("shared.checkpoints")
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def disable_autocheckpoint(engine: Engine) -> None:
     """Connections of ``engine`` made from now on leave checkpoints to :func:`checkpoint`."""
-    if not is_sqlite(engine):
+    if engine.dialect.name != "sqlite":
         return
 
     @event.listens_for(engine, "connect")
@@ -50,7 +46,7 @@ def checkpoint(engine: Engine) -> tuple[int, int, int]:
 
 async def run_checkpointer(engine: Engine, stop: asyncio.Event, every: float) -> None:
     """Checkpoint SQLite's WAL every ``every`` seconds until ``stop``; on PostgreSQL, return."""
-    if not is_sqlite(engine):
+    if engine.dialect.name != "sqlite":
         return
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):

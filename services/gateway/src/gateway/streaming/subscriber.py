@@ -82,10 +82,6 @@ class Subscriber:
     def closed(self) -> asyncio.Event:
         return self._closed
 
-    def offer(self, item: bytes) -> None:
-        """Queue one data message (see ``offer_many``)."""
-        self.offer_many((item,))
-
     def offer_many(self, items: Sequence[bytes]) -> None:
         """Queue data messages; a full queue means the client is too slow: drop it."""
         if self.close_code is not None:
