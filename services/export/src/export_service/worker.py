@@ -7,9 +7,9 @@ job claims are atomic, so a worker and an API doing both at once never run a job
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from shared.logs import configure_logging
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 
 from export_service.bootstrap import bootstrap
@@ -28,12 +28,4 @@ async def run_worker(settings: ExportSettings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = load_settings(ExportSettings)
     configure_logging("export-worker", settings.log_level)
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
-
-    asyncio.run(run())
+    run_until_signalled(lambda stop: run_worker(settings, stop))

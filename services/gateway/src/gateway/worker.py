@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from shared.logs import configure_logging
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 
 from gateway.bootstrap import bootstrap
@@ -23,12 +23,4 @@ async def run_worker(settings: GatewaySettings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway-worker", settings.log_level)
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
-
-    asyncio.run(run())
+    run_until_signalled(lambda stop: run_worker(settings, stop))

@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import math
-import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from shared.clock import Clock, SystemClock
 from shared.events import PriceTick, Streams, make_event
 from shared.logs import configure_logging
 from shared.redis_conn import make_redis
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 from sqlalchemy.engine import Engine
 
@@ -182,17 +182,13 @@ def ticks_main(args: Any) -> int:
     if not (args.rate > 0 and math.isfinite(args.rate)):
         print("error: --rate must be a positive number", file=sys.stderr)
         return 2
-    stop = asyncio.Event()
 
-    async def run() -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+    async def run(stop: asyncio.Event) -> int:
         if args.duration:
-            loop.call_later(args.duration, stop.set)
+            asyncio.get_running_loop().call_later(args.duration, stop.set)
         return await run_feed(settings, args, stop)
 
-    return asyncio.run(run())
+    return run_until_signalled(run)
 
 
 def parse_finnhub_message(text: str | bytes) -> list[tuple[Tick, datetime]]:

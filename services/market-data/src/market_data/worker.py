@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from shared.bus import OutboxRelay, SqlOutboxStore
 from shared.logs import configure_logging
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 
 from market_data.bootstrap import bootstrap
@@ -25,12 +25,4 @@ async def run_worker(settings: MarketDataSettings, stop: asyncio.Event) -> None:
 def main() -> None:
     settings = load_settings(MarketDataSettings)
     configure_logging("market-data-worker", settings.log_level)
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
-
-    asyncio.run(run())
+    run_until_signalled(lambda stop: run_worker(settings, stop))

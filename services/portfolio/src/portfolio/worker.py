@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from shared.bus import ConsumerConfig, OutboxRelay, SqlOutboxStore, StreamConsumer
 from shared.bus.consumer import BatchHandler
 from shared.events import Streams
 from shared.heap import keep_full_collections_short
 from shared.logs import configure_logging
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 
 from portfolio.adapters.webhooks import RetryPolicy, WebhookSender
@@ -90,12 +90,4 @@ def main() -> None:
     settings = load_settings(PortfolioSettings)
     configure_logging("portfolio-worker", settings.log_level)
     keep_full_collections_short()  # short full collections: see shared.heap
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(settings, stop)
-
-    asyncio.run(run())
+    run_until_signalled(lambda stop: run_worker(settings, stop))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +28,7 @@ from shared.clock import Clock
 from shared.events import AccountOpened, Envelope, Streams, TradingHalted
 from shared.heap import keep_full_collections_short
 from shared.logs import configure_logging
+from shared.runner import run_until_signalled
 from shared.settings import load_settings
 from sqlmodel import Session
 
@@ -220,26 +220,16 @@ async def run_strategies(settings: TradingSettings, stop: asyncio.Event) -> None
         await container.close()
 
 
-def _run_until_signalled(
-    name: str, run: Callable[[TradingSettings, asyncio.Event], Awaitable[None]]
-) -> None:
+def _run(name: str, run: Callable[[TradingSettings, asyncio.Event], Awaitable[None]]) -> None:
     settings = load_settings(TradingSettings)
     configure_logging(name, settings.log_level)
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run(settings, stop)
-
-    asyncio.run(main())
+    run_until_signalled(lambda stop: run(settings, stop))
 
 
 def main() -> None:
     keep_full_collections_short()  # full collections paused the loop 80-100 ms otherwise
-    _run_until_signalled("trading-worker", run_worker)
+    _run("trading-worker", run_worker)
 
 
 def strategies_main() -> None:
-    _run_until_signalled("trading-strategies", run_strategies)
+    _run("trading-strategies", run_strategies)
