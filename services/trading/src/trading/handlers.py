@@ -437,8 +437,9 @@ def batch_bounds(ticks: Sequence[tuple[Envelope, PriceTick]]) -> dict[str, tuple
 
 
 class TickBook:
-    """The working orders read for a batch of ticks, by symbol, with the bounds they were
-    stored with (the database's ``fire_above``/``fire_below``)."""
+    """The working orders read for a batch of ticks, by symbol, with their attention bounds
+    (``attention_bounds``: the function the stored ``fire_above``/``fire_below`` come from,
+    so an order not changed in the batch is found exactly as the query would find it)."""
 
     def __init__(self, orders: Sequence[Order]) -> None:
         self.orders = orders
