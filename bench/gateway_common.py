@@ -95,7 +95,7 @@ def bench_stack(
         os.environ.update(env)
         with (
             running_process(
-                argv, port=gateway_port + 1, log_path=workdir / "edge.log", env=env
+                argv, port=gateway_port + 1, log_path=workdir / "edge.log", env=env, timeout=120
             ) as edge,
             private_nginx(
                 var_dir,

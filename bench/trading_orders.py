@@ -8,6 +8,12 @@ keep-alive connections for a fixed time. Target: >= 300 orders/s, p99 <= 100 ms 
 gateway.
 
     uv run python bench/trading_orders.py [--seconds 10] [--connections 4,8,16]
+        [--baseline-tree /path/to/a/checkout/of/main]
+
+The market clock is fixed in regular hours (MARKET_CLOCK, MARKET_SESSIONS=xnys), so every
+order passes the session checks and the market ones fill, whatever the hour of the run. With
+``--baseline-tree`` the second variant is that checkout's trading app (its ``src`` directories
+first on PYTHONPATH) instead of this app without admission checks.
 
 The load comes from wrk (a Lua script makes each body); without wrk, from a Python client.
 """
@@ -22,6 +28,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -39,6 +46,7 @@ from gateway_common import (
 from shared.bus.idempotent import apply_batch_once
 from shared.clock import SystemClock
 from shared.events import AccountOpened, make_event
+from shared.testing.identity import signed_headers
 from shared.testing.processes import free_port, running_process
 from trading.adapters import repository as repo
 from trading.adapters.market_data import NoDirectory
@@ -147,6 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", default="4,8,16", help="comma-separated list")
+    parser.add_argument("--baseline-tree", type=Path, help="a checkout to compare with")
     args = parser.parse_args()
     levels = [int(c) for c in args.connections.split(",")]
 
@@ -160,40 +169,82 @@ def main() -> None:
                 **stack.env,
                 "TRADING_PORT": str(trading_port),
                 "MARKET_DATA_URL": "http://127.0.0.1:9",
+                "MARKET_CLOCK": REGULAR_HOURS,
+                "MARKET_SESSIONS": "xnys",
             }
-            argv = [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "trading.app:create_app",
-                "--factory",
-                "--port",
-                str(trading_port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ]
-            with running_process(
-                argv, port=trading_port, log_path=Path(tmp) / "trading.log", env=env
-            ) as api:
-                direct_url = f"http://127.0.0.1:{trading_port}"
-                identity = {"X-User-Id": key.user_id, "X-Scopes": "read,trade"}
-                place(direct_url, identity, 2.0, 4)  # warm-up
-                print(
-                    f"load: {load_tool()}; {args.seconds:g} s per run; cores: {os.cpu_count()};"
-                    f" {load_average()}"
+            print(
+                f"load: {load_tool()}; {args.seconds:g} s per run; cores: {os.cpu_count()};"
+                f" {load_average()}"
+            )
+            rates: dict[str, list[float]] = {}
+            variants = VARIANTS if args.baseline_tree is None else baseline(args.baseline_tree)
+            # The baseline runs first: the later variant meets the larger book (conservative).
+            for variant, factory, path in reversed(variants):
+                print(f"-- {variant} ({factory})")
+                identity = signed_headers(settings, key.user_id, key_id=key.key_id)
+                rates[variant] = measure(
+                    stack, key, identity, factory, trading_port, env, args, Path(tmp), path
                 )
-                for connections in levels:
-                    before = cpu_seconds(api.pid)
-                    direct = place(direct_url, identity, args.seconds, connections)
-                    direct_cpu = cpu_seconds(api.pid) - before
-                    before = cpu_seconds(api.pid)
-                    gateway = place(stack.nginx.url, key.headers(), args.seconds, connections)
-                    gateway_cpu = cpu_seconds(api.pid) - before
-                    print(f"{connections:3d} connections")
-                    print(f"   uvicorn direct:  {direct.line()}  api CPU {direct_cpu:.1f} s")
-                    print(f"   through gateway: {gateway.line()}  api CPU {gateway_cpu:.1f} s")
-                    print(f"   gateway/direct: {gateway.rate / max(direct.rate, 1e-9):.0%}")
+            for i, connections in enumerate(levels):
+                ours, base = rates[variants[0][0]][i], rates[variants[1][0]][i]
+                print(
+                    f"{connections:3d} connections through the gateway: {variants[0][0]} "
+                    f"{ours:.0f}/s, {variants[1][0]} {base:.0f}/s: {ours / max(base, 1e-9):.0%}"
+                )
+
+
+# Monday 5 January 2026, 10:00 ET: regular hours.
+REGULAR_HOURS = "fixed:2026-01-05T15:00:00Z"
+# The app as it runs, and the same app without the admission checks (the baseline).
+VARIANTS: list[tuple[str, str, list[Path]]] = [
+    ("with admission checks", "trading.app:create_app", []),
+    ("without admission checks", "trading_without_admission:create_app", []),
+]
+
+
+def baseline(tree: Path) -> list[tuple[str, str, list[Path]]]:
+    """This tree's app against another checkout's (its packages' sources first on the path)."""
+    sources = [tree / "shared" / "src", *sorted((tree / "services").glob("*/src"))]
+    return [
+        ("this tree", "trading.app:create_app", []),
+        (f"baseline {tree.name}", "trading.app:create_app", sources),
+    ]
+
+
+def measure(
+    stack: Any,
+    key: Any,
+    identity: dict[str, str],
+    factory: str,
+    trading_port: int,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    tmp: Path,
+    sources: list[Path],
+) -> list[float]:
+    """Direct and through-the-gateway figures of one app; returns the gateway rates."""
+    argv = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(trading_port),
+            "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    env = {**env, "PYTHONPATH": os.pathsep.join(map(str, [*sources, Path(__file__).parent]))}
+    rates = []
+    log = tmp / "trading.log"
+    with running_process(argv, port=trading_port, log_path=log, env=env, timeout=120) as api:
+        direct_url = f"http://127.0.0.1:{trading_port}"
+        # What nginx forwards after auth_request: the edge's signed identity.
+        place(direct_url, identity, 2.0, 4)  # warm-up
+        for connections in [int(c) for c in args.connections.split(",")]:
+            before = cpu_seconds(api.pid)
+            direct = place(direct_url, identity, args.seconds, connections)
+            direct_cpu = cpu_seconds(api.pid) - before
+            before = cpu_seconds(api.pid)
+            gateway = place(stack.nginx.url, key.headers(), args.seconds, connections)
+            gateway_cpu = cpu_seconds(api.pid) - before
+            print(f"{connections:3d} connections")
+            print(f"   uvicorn direct:  {direct.line()}  api CPU {direct_cpu:.1f} s")
+            print(f"   through gateway: {gateway.line()}  api CPU {gateway_cpu:.1f} s")
+            print(f"   gateway/direct: {gateway.rate / max(direct.rate, 1e-9):.0%}")
+            rates.append(gateway.rate)
+    return rates
 
 
 if __name__ == "__main__":

@@ -27,18 +27,16 @@ from redis.asyncio import Redis
 from shared.bus import publish_now
 from shared.bus.idempotent import apply_batch_once
 from shared.clock import SystemClock
-from shared.events import AccountOpened, OrderAccepted, PriceTick, Streams, decode, make_event
+from shared.events import AccountOpened, PriceTick, Streams, decode, make_event
 from shared.testing.processes import stop_process
 from shared.testing.servers import private_redis
 from sqlalchemy import select
-from trading import handlers
 from trading.adapters import repository as repo
 from trading.adapters.market_data import NoDirectory
 from trading.adapters.tables import fills
 from trading.bootstrap import bootstrap
 from trading.domain.orders import OrderRequest, OrderType, Side, TimeInForce
 from trading.settings import TradingSettings
-from trading.unit_of_work import UnitOfWork
 from trading.worker import GROUP, account_effect
 
 START = Decimal("100")
@@ -57,8 +55,9 @@ def seed(settings: TradingSettings, symbols: list[str], per_symbol: int) -> None
         account_effect,
         [make_event(opened, producer="bench", ts_event=now)],
     )
-    with container.deps.write() as db:  # one transaction: the same steps as submit_order
-        uow = UnitOfWork(db, now)
+    with container.deps.unit_of_work(now) as uow:  # one transaction, the engine's submit
+        uow.account("bench")
+        uow.load_holdings(("bench", symbol) for symbol in symbols)
         for symbol in symbols:
             for k in range(per_symbol):
                 limit = START - Decimal("0.1") * (k + 1)
@@ -70,11 +69,8 @@ def seed(settings: TradingSettings, symbols: list[str], per_symbol: int) -> None
                     qty=Decimal(1),
                     limit_price=limit,
                 )
-                entry, _ = handlers.build_orders(request, "bench", str(uuid.uuid4()), now)
-                uow.add(entry)
-                container.deps.simulator.hold(uow, entry, [], START)
-                uow.emit(entry, OrderAccepted, **handlers.accepted_fields(entry))
-        uow.flush()
+                client_order_id = str(uuid.uuid4())
+                container.deps.execution.submit(uow.book, request, "bench", client_order_id, START)
     container.engine.dispose()
 
 

@@ -42,6 +42,9 @@ ensure_system_packages() {
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   command -v jq >/dev/null 2>&1 || missing+=(jq)          # the README's curl examples use it
   command -v openssl >/dev/null 2>&1 || missing+=(openssl) # self-signed TLS certificate script
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)     # builds the dashboard (web/)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)          # the dashboard's browser tests
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
   # Debian's nginx package starts a system nginx on port 80; ours runs privately, so that
   # one is left as it is.
@@ -53,3 +56,16 @@ export PATH="$HOME/.local/bin:$PATH"
 UV="$(command -v uv)"
 say "syncing the workspace ($("$UV" --version))"
 "$UV" sync --frozen --all-packages --quiet
+
+# The dashboard (web/): npm ci and a build whenever its sources or lock file changed.
+build_dashboard() {
+  local stamp=web/dist/.sources
+  local sum
+  sum="$(cd web && cat package-lock.json index.html vite.config.ts tsconfig.json \
+    $(find src public scripts -type f | sort) | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then return; fi
+  say "building the dashboard (npm $(npm --version), node $(node --version))"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) >/dev/null
+  echo "$sum" > "$stamp"
+}
+build_dashboard

@@ -2,8 +2,10 @@
 """Start and stop the native process set of the Procfile (``make up`` / ``make down``).
 
 Standard library only, so ``make down`` works even when the environment is half installed.
-Each process runs in its own session with its log in ``$VAR_DIR/log/<name>.log`` and its pid
-in ``$VAR_DIR/run/<name>.pid``; ``up`` returns once every HTTP process answers ``/healthz``.
+A supervisor (``scripts/supervisor.py``, pid in ``$VAR_DIR/run/supervisor.pid``, log in
+``$VAR_DIR/log/supervisor.log``) runs each process in its own session with its log in
+``$VAR_DIR/log/<name>.log`` and its pid in ``$VAR_DIR/run/<name>.pid``, and restarts a process
+that exits, with backoff; ``up`` returns once every HTTP process answers ``/healthz``.
 """
 
 from __future__ import annotations
@@ -84,14 +86,14 @@ def running_pid(env: dict[str, str], name: str) -> int | None:
     return pid if pid and alive(pid) else None
 
 
-def start(env: dict[str, str], name: str, command: str) -> None:
-    if running_pid(env, name):
-        print(f"  {name:<20} already running")
+def start_supervisor(env: dict[str, str]) -> None:
+    if running_pid(env, "supervisor"):
+        print("  supervisor           already running")
         return
-    log = Path(env["VAR_DIR"]) / "log" / f"{name}.log"
+    log = Path(env["VAR_DIR"]) / "log" / "supervisor.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
-            ["bash", "-c", command],
+            [sys.executable, str(Path(__file__).resolve()), "supervise"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -99,8 +101,15 @@ def start(env: dict[str, str], name: str, command: str) -> None:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    pid_file(env, name).write_text(str(process.pid))
-    print(f"  {name:<20} started (pid {process.pid}, log {log})")
+    pid_file(env, "supervisor").write_text(str(process.pid))
+    print(f"  supervisor           started (pid {process.pid}, log {log})")
+
+
+def supervise() -> None:
+    import supervisor
+
+    env = environment()
+    supervisor.main(env, procfile(env), ROOT, lambda: redis_ping(int(env["REDIS_PORT"])))
 
 
 def http_ok(url: str) -> bool:
@@ -136,25 +145,29 @@ def dead_processes(env: dict[str, str], processes: dict[str, str]) -> list[str]:
     return [name for name in processes if not running_pid(env, name)]
 
 
+def private_folder(folder: Path) -> None:
+    """Redis's data (every event of the platform): its folder 0700, its files 0600."""
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def up(timeout: float) -> None:
     env = environment()
     var_dir = Path(env["VAR_DIR"])
     for sub in ("log", "run", "redis", "nginx", "data"):
         (var_dir / sub).mkdir(parents=True, exist_ok=True)
+    private_folder(var_dir / "redis")
     processes = procfile(env)
     print(f"starting the stack: gateway http://127.0.0.1:{env['GATEWAY_PORT']}, data {var_dir}")
+    start_supervisor(env)
     if "redis" in processes:
-        start(env, "redis", processes["redis"])
-        wait_until(lambda: redis_ping(int(env["REDIS_PORT"])), "redis", 20, env)
-    for name, command in processes.items():
-        if name != "redis":
-            start(env, name, command)
+        wait_until(lambda: redis_ping(int(env["REDIS_PORT"])), "redis", 30, env)
     for name, url in health_urls(env, processes).items():
         wait_until(lambda url=url: http_ok(url), name, timeout, env)  # type: ignore[misc]
         print(f"  {name:<20} answers {url}")
-    time.sleep(1.0)
-    if dead := dead_processes(env, processes):
-        raise SystemExit(f"processes exited: {', '.join(dead)}; see {var_dir}/log/")
+    # A process that crashed while starting is restarted by the supervisor: give it a moment.
+    wait_until(lambda: not dead_processes(env, processes), "every process", 20, env)
     load_default_data(env)
     print(f"ready: http://127.0.0.1:{env['GATEWAY_PORT']}  (make logs, make down)")
 
@@ -194,6 +207,11 @@ def load_default_data(env: dict[str, str]) -> None:
 def down() -> None:
     env = environment()
     run_dir = Path(env["VAR_DIR"]) / "run"
+    if supervisor_pid := running_pid(env, "supervisor"):
+        signal_group(supervisor_pid, signal.SIGTERM)  # it stops its children, then itself
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and group_alive(supervisor_pid):
+            time.sleep(0.2)
     pids = {p.stem: int(p.read_text().strip() or 0) for p in run_dir.glob("*.pid")}
     for pid in pids.values():
         if pid and alive(pid):
@@ -226,15 +244,25 @@ def group_alive(pgid: int) -> bool:
 
 def status() -> None:
     env = environment()
+    state_path = Path(env["VAR_DIR"]) / "run" / "supervisor.json"
+    supervised: dict[str, dict[str, object]] = {}
+    if running_pid(env, "supervisor") and state_path.exists():
+        with contextlib.suppress(ValueError, OSError):
+            supervised = json.loads(state_path.read_text())["processes"]
+    else:
+        print("supervisor           stopped")
     for name in procfile(env):
         pid = running_pid(env, name)
         state = f"running (pid {pid})" if pid else "stopped"
-        print(f"{name:<20} {state}")
+        info = supervised.get(name, {})
+        restarts = f"  restarts {info.get('restarts', 0)}" if info else ""
+        last = f"  last {info['last_exit']}" if info.get("last_exit") else ""
+        print(f"{name:<20} {state:<22}{restarts}{last}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "supervise"])
     parser.add_argument("--timeout", type=float, default=90.0)
     args = parser.parse_args()
     if args.command == "up":
@@ -246,6 +274,8 @@ def main() -> None:
             raise
     elif args.command == "down":
         down()
+    elif args.command == "supervise":
+        supervise()
     else:
         status()
 

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,15 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT_SPAN = 10
+
+
+# Runs the gateway CLI once per argv of the JSON list in argv[1], in this one process.
+CLI_CALLS_IN_ONE_PROCESS = """
+import json, sys
+from gateway.cli import main
+for argv in json.loads(sys.argv[1]):
+    main(argv)
+"""
 
 
 @dataclass
@@ -50,9 +59,25 @@ class Stack:
         )
 
     def create_user(self, name: str, cash: str = "100000", scopes: str = "read,trade") -> None:
-        self.run("gateway", "users", "create", name, "--cash", cash, "--json")
-        created = self.run("gateway", "keys", "create", "--user", name, "--scope", scopes, "--json")
-        self.keys[name] = json.loads(created.stdout.strip().splitlines()[-1])
+        self.create_users([name], cash, scopes)
+
+    def create_users(
+        self, names: Sequence[str], cash: str = "100000", scopes: str = "read,trade"
+    ) -> None:
+        """Each user with its cash and one key, through the gateway's own CLI, in one process
+        (a CLI start per user and key cost minutes on a loaded machine)."""
+        calls = [
+            step
+            for name in names
+            for step in (
+                ["users", "create", name, "--cash", cash, "--json"],
+                ["keys", "create", "--user", name, "--scope", scopes, "--json"],
+            )
+        ]
+        created = self.run("python", "-c", CLI_CALLS_IN_ONE_PROCESS, json.dumps(calls))
+        documents = [json.loads(line) for line in created.stdout.strip().splitlines()]
+        for name, key in zip(names, documents[1::2], strict=True):
+            self.keys[name] = key
 
 
 def ports_free(base: int) -> bool:
@@ -85,10 +110,15 @@ def private_var_dir() -> Iterator[Path]:
 
 
 @contextmanager
-def running_stack(var_dir: Path) -> Iterator[Stack]:
+def running_stack(var_dir: Path, settings: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """The whole platform under `scripts/stack.py`, on free ports; `settings` are extra
+    environment variables for its processes (a lower export job threshold, say). Its market
+    never closes (MARKET_SESSIONS=always) unless `settings` says otherwise: tests of sessions
+    pass their hours and clock."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",)}
     gateway_port = free_port_block()
     env.update(VAR_DIR=str(var_dir), GATEWAY_PORT=str(gateway_port), ENVIRONMENT="development")
+    env.update({"MARKET_SESSIONS": "always", **(settings or {})})
     up = subprocess.run(
         [sys.executable, "scripts/stack.py", "up", "--timeout", "120"],
         cwd=ROOT,

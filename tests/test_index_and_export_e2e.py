@@ -2,36 +2,14 @@
 reads and an Excel export, all through nginx."""
 
 import io
-import time
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import JUNE
 from tests.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-JUNE = {"start_date": "2025-06-01", "end_date": "2025-07-02"}
-
-
-def _wait_for_index_data(stack: Stack, first_session: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    with stack.client() as client:
-        while time.monotonic() < deadline:
-            response = client.post("/build-index", json=JUNE)
-            if response.status_code == 200 and response.json()["start_date"] == first_session:
-                return
-            time.sleep(1)
-    raise AssertionError(f"the index never saw the June data: {response.text}")
-
-
-@pytest.fixture(scope="module")
-def june_loaded(stack: Stack, shared_data_dir: Path) -> Stack:
-    path = shared_data_dir / "sp500_2025_06.csv.gz"
-    stack.run("market-data", "ingest", "--provider", "file", "--path", str(path))
-    _wait_for_index_data(stack, "2025-06-02")
-    return stack
 
 
 def test_an_ingested_file_reaches_the_index_and_builds_22_sessions(june_loaded: Stack) -> None:

@@ -24,6 +24,9 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
     ReplaceOrderRequest,
 )
+from shared.identity import IDENTITY_HEADER
+from shared.settings import ServiceSettings
+from shared.testing.identity import signer_of
 
 from tests.stack import ROOT, Stack
 
@@ -140,8 +143,12 @@ def test_portfolio_cash_and_positions_reconcile_with_the_brokers_ledger(stack: S
         f"http://127.0.0.1:{stack.gateway_port + 4}/internal/accounts/{account.account_number}"
     )
 
+    # /internal/ opens only to a platform service's signed identity.
+    signer = signer_of(ServiceSettings(var_dir=stack.var_dir))
+
     def reconciled() -> dict | None:
-        ledger = httpx.get(ledger_url, timeout=10).json()
+        service = {IDENTITY_HEADER: signer.sign_service("portfolio")}
+        ledger = httpx.get(ledger_url, headers=service, timeout=10).json()
         positions = {p.symbol: Decimal(p.qty) for p in client.get_all_positions()}
         holdings = {h["symbol"]: Decimal(h["qty"]) for h in ledger["holdings"] if Decimal(h["qty"])}
         cash = Decimal(client.get_account().cash)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from export_service.domain.index_workbook import write_index_workbook
 from export_service.domain.model import (
     ALL_SECTIONS,
+    BenchmarkComparison,
     BuildInfo,
     ChangeRow,
     CompositionRow,
@@ -98,3 +100,22 @@ def test_text_that_looks_like_a_formula_or_a_link_stays_text() -> None:
     assert [cell.value for cell in cells] == ["=1+1", "https://example.com", "+SUM(A1)"]
     assert all(cell.data_type == "s" for cell in cells)
     assert sheet["D2"].hyperlink is None
+
+
+def test_benchmarks_go_to_the_summary_and_a_sheet_aligned_with_the_performance_dates() -> None:
+    rsp = BenchmarkComparison(
+        "RSP", {DAYS[0]: 1000.0, DAYS[2]: 1010.0}, 0.95, 0.9, 0.05, 0.01, -0.02
+    )
+    data = dataclasses.replace(workbook_data(iter(())), benchmarks=(rsp,))
+    sink = io.BytesIO()
+
+    write_index_workbook(sink, data)
+
+    book = openpyxl.load_workbook(io.BytesIO(sink.getvalue()))
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
+    assert summary["RSP: correlation of daily returns"] == pytest.approx(0.95)
+    assert summary["RSP: tracking error (annualized)"] == pytest.approx(0.05)
+    assert summary["Index minus RSP return"] == pytest.approx(-0.02)
+    levels = [row[1] for row in book["Benchmarks"].iter_rows(min_row=2, values_only=True)]
+    assert levels == [1000.0, None, 1010.0]
+    assert len(book["Performance"]._charts) == 1

@@ -25,8 +25,15 @@ from gateway.domain.keys import Scope
 from gateway.settings import GatewaySettings
 from shared.clock import SystemClock
 from shared.errors import ApiError
-from shared.identity import IDENTITY_HEADERS, CurrentCaller
-from shared.settings import ServiceName
+from shared.identity import (
+    IDENTITY_HEADER,
+    LEGACY_IDENTITY_HEADERS,
+    CurrentCaller,
+    IdentitySigner,
+    identity_signer,
+    verified_caller,
+)
+from shared.settings import ServiceName, ServiceSettings
 from shared.testing.processes import free_port, wait_for_port
 from shared.web import create_service_app
 from sqlalchemy.engine import Engine
@@ -39,8 +46,18 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def _identity_seen(request: Request) -> dict[str, str | None]:
-    return {h: request.headers.get(h) for h in IDENTITY_HEADERS}
+def _identity_seen(request: Request) -> dict[str, Any]:
+    """The identity headers that reached the service, and what the signed one verifies to."""
+    seen: dict[str, Any] = {
+        h: request.headers.get(h) for h in (IDENTITY_HEADER, *LEGACY_IDENTITY_HEADERS)
+    }
+    caller = verified_caller(request)
+    seen["verified"] = caller and {
+        "user_id": caller.user_id,
+        "key_id": caller.key_id,
+        "scopes": ",".join(sorted(caller.scopes)),
+    }
+    return seen
 
 
 def _add_collection(app: FastAPI, path: str, param: str) -> None:
@@ -110,9 +127,12 @@ PUBLIC = {
 }
 
 
-def standin_app(service: str) -> FastAPI:
+def standin_app(service: str, identity: IdentitySigner) -> FastAPI:
     app = create_service_app(
-        title=f"stand-in {service}", lifespan=_lifespan, readiness=lambda _: []
+        identity=identity,
+        title=f"stand-in {service}",
+        lifespan=_lifespan,
+        readiness=lambda _: [],
     )
     for path, param in COLLECTIONS.get(service, []):
         _add_collection(app, path, param)
@@ -132,7 +152,7 @@ def standin_app(service: str) -> FastAPI:
         async def export_data(request: Request) -> dict[str, Any]:
             """Index exports are public; a trading report needs the caller's identity."""
             kind = request.query_params.get("kind", "index")
-            if kind == "trading-report" and not request.headers.get("X-User-Id"):
+            if kind == "trading-report" and verified_caller(request) is None:
                 raise ApiError(401, "a trading report needs an API key")
             return {"kind": kind, "identity_seen": _identity_seen(request)}
 
@@ -224,15 +244,17 @@ def stack_upstreams(
 ) -> Iterator[tuple[GatewaySettings, dict[str, str]]]:
     servers = []
     upstreams: dict[str, str] = {}
+    var_dir = tmp_path_factory.mktemp("gateway-var")
+    # The stand-ins verify with the keys the edge signs with (generated into var_dir).
+    identity = identity_signer(ServiceSettings(var_dir=var_dir))
     for service in ServiceName:
         if service is ServiceName.GATEWAY:
             continue
         port = free_port()
-        servers.append(ThreadedServer(standin_app(service.value), port))
+        servers.append(ThreadedServer(standin_app(service.value, identity), port))
         upstreams[service.value] = f"http://127.0.0.1:{port}"
     edge_port = free_port()
     upstreams["gateway"] = f"http://127.0.0.1:{edge_port}"
-    var_dir = tmp_path_factory.mktemp("gateway-var")
     settings = GatewaySettings(
         var_dir=var_dir,
         redis_url=redis_server_url,
@@ -240,6 +262,10 @@ def stack_upstreams(
         ws_queue_size=500,
         ws_recheck_seconds=2.0,
         openapi_cache_seconds=0,
+        # The matrices send hundreds of bad keys from one address; test_nginx_abuse runs an
+        # edge of its own with a small failure budget.
+        auth_failures_per_addr=100_000,
+        auth_failures_burst=100_000,
         **_upstream_settings(upstreams),
     )
     servers.append(ThreadedServer(create_app(settings), edge_port))
@@ -296,3 +322,20 @@ def stack(
         engine=open_database(settings),
         nginx_config=nginx.config,
     )
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Callable[[FastAPI, int], ThreadedServer]:
+    """``serve_app(app, port)``: a context manager serving the app on loopback."""
+    return ThreadedServer
+
+
+@pytest.fixture(scope="session")
+def standin_private_routes() -> list[tuple[str, str, str]]:
+    """(service, method, path) of every private route the stand-in services serve."""
+    routes = [(service, "GET", path) for service, paths in SINGLETONS.items() for path in paths]
+    for service, collections in COLLECTIONS.items():
+        for path, _ in collections:
+            routes += [(service, "GET", path), (service, "POST", path)]
+            routes += [(service, m, f"{path}/x") for m in ("GET", "PATCH", "DELETE")]
+    return routes

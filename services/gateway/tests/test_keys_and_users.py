@@ -200,3 +200,16 @@ def test_an_order_fill_becomes_an_alpaca_trade_update_and_partial_fills_say_so()
     assert update["data"]["event"] == "partial_fill"
     assert update["data"]["order"]["filled_qty"] == "1"
     assert alpaca_trade_update(8, {**event, "type": "OrderTriggered"}) is None
+
+
+def test_an_order_accepted_while_the_market_is_closed_is_alpacas_accepted_event() -> None:
+    payload = {"order_id": "o", "client_order_id": "c", "symbol": "AAPL", "side": "buy"}
+    for status, name in (("accepted", "accepted"), ("new", "new")):
+        event = {
+            "type": "OrderAccepted",
+            "ts_event": "2026-01-04T12:00:00Z",
+            "payload": {**payload, "status": status, "order": {"id": "o", "status": status}},
+        }
+        update = alpaca_trade_update(1, event)
+        assert update is not None
+        assert update["data"]["event"] == name

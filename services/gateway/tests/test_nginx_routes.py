@@ -117,13 +117,17 @@ def test_identity_headers_sent_by_a_client_are_replaced_on_private_and_stripped_
 ) -> None:
     alice = stack.key("echo-alice")
     forged = {"X-User-Id": "forged", "X-Scopes": "admin", "X-Key-Id": "forged", "X-User-Name": "x"}
+    forged["X-Identity"] = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJmb3JnZWQifQ."
     with stack.client() as client:
         private = client.get("/v2/account", headers={**alice, **forged}).json()
         public = client.get("/securities", headers={**alice, **forged}).json()
         anonymous = client.get("/v2/account", headers=forged)
     assert private["user_id"] == stack.users["echo-alice"]
-    assert private["identity_seen"]["X-Scopes"] == "read,trade"
-    assert private["identity_seen"]["X-Key-Id"] == alice["APCA-API-KEY-ID"]
+    verified = private["identity_seen"].pop("verified")
+    assert verified["scopes"] == "read,trade"
+    assert verified["key_id"] == alice["APCA-API-KEY-ID"]
+    assert private["identity_seen"]["X-Identity"].count(".") == 2  # the edge's signed token
+    assert {v for k, v in private["identity_seen"].items() if k != "X-Identity"} == {None}
     assert set(public["identity_seen"].values()) == {None}
     assert anonymous.status_code == 401
 
@@ -211,7 +215,7 @@ def test_a_credential_header_sent_twice_is_refused(stack: Stack) -> None:
 
 def test_internal_and_unknown_paths_are_json_404s(stack: Stack) -> None:
     with stack.client() as client:
-        for path in ("/internal/secret", "/auth/check", "/_auth", "/nowhere", "/readyz"):
+        for path in ("/internal/secret", "/auth/check", "/_auth", "/nowhere"):
             answer = client.get(path)
             assert answer.status_code == 404, path
             assert answer.json() == {"code": 404_00000, "message": "not found"}
@@ -251,7 +255,7 @@ def test_index_exports_are_public_and_trading_reports_carry_the_callers_identity
         bad_key = client.post("/export-data", headers={"Authorization": "Bearer PKNOPE:nope"})
     assert public.status_code == 200
     assert anonymous_report.status_code == 401
-    assert report.json()["identity_seen"]["X-User-Id"] == stack.users["exporter"]
+    assert report.json()["identity_seen"]["verified"]["user_id"] == stack.users["exporter"]
     assert bad_key.status_code == 401
 
 

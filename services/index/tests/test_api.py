@@ -123,6 +123,37 @@ def test_a_holiday_or_weekend_is_answered_for_the_previous_session(client: TestC
     assert (body["selection_date"], body["as_of"]) == ("2025-06-20", "2025-06-22")
 
 
+@pytest.mark.parametrize(
+    ("last_day", "asked", "answer"),
+    [
+        # inside the data (which runs to 2025-07-02)
+        ("2025-07-02", "2025-06-19", "2025-06-18"),  # Juneteenth, a holiday
+        ("2025-07-02", "2025-06-21", "2025-06-20"),  # a Saturday
+        # after the data's last session, the same rule
+        ("2025-06-18", "2025-06-19", "2025-06-18"),  # the holiday after the last session
+        ("2025-06-20", "2025-06-22", "2025-06-20"),  # the Sunday after the last session
+        ("2025-06-18", "2025-06-21", None),  # previous session 2025-06-20 has no data: 404
+        ("2025-07-02", "2025-07-05", None),  # previous session 2025-07-03 has no data: 404
+        ("2025-07-02", "2025-06-01", None),  # a Sunday before the data: 404
+    ],
+)
+def test_one_rule_for_a_non_session_day_inside_and_after_the_data(
+    var_dir: Path, redis_url: str, sp500: pd.DataFrame, last_day: str, asked: str, answer: str
+) -> None:
+    cut = sp500[sp500["date"] <= pd.Timestamp(last_day).date()]
+    with start(var_dir, redis_url) as client:
+        container(client).store.ingest(cut)
+        for path in ("/index-composition", "/index-near-misses"):
+            response = client.get(path, params={"date": asked})
+            if answer is None:
+                assert response.status_code == 404, response.text
+                assert "nearest" in response.json()["message"]
+            else:
+                assert response.status_code == 200, response.text
+                body = response.json()
+                assert (body["selection_date"], body["as_of"]) == (answer, asked)
+
+
 def test_the_last_session_has_no_effective_date(client: TestClient) -> None:
     body = client.get("/index-composition", params={"date": "2025-07-02"}).json()
     assert body["effective_date"] is None
@@ -152,6 +183,13 @@ def test_a_date_without_data_is_a_404_naming_the_nearest_sessions(client: TestCl
         ("POST", "/build-index", {"start_date": "2025-06-20", "end_date": "2025-06-02"}),
         ("POST", "/build-index", {"end_date": "2025-06-02"}),
         ("POST", "/build-index", {"start_date": "2025-06-02", "index_size": 0}),
+        # a date is YYYY-MM-DD and nothing else: no datetimes, no timestamps
+        ("GET", "/index-composition", {"date": "2025-06-18T00:00:00"}),
+        ("GET", "/index-near-misses", {"date": "2025-06-18T00:00:00"}),
+        ("GET", "/index-performance", {"start_date": "2025-06-02T00:00:00"}),
+        ("GET", "/composition-changes", {"end_date": "2025-06-30T00:00:00Z"}),
+        ("POST", "/build-index", {"start_date": "2025-06-02T00:00:00"}),
+        ("POST", "/build-index", {"start_date": 1748822400}),
     ],
 )
 def test_malformed_or_reversed_dates_are_a_422(
@@ -181,6 +219,7 @@ def test_internal_compositions_parquet_has_every_row_of_the_range(client: TestCl
     response = client.get(
         "/internal/compositions.parquet",
         params={"start_date": "2025-06-02", "end_date": "2025-06-06"},
+        headers={"X-Identity": client.app.state.identity.sign_service("export")},  # type: ignore[attr-defined]
     )
     assert response.status_code == 200
     table = pq.read_table(io.BytesIO(response.content))
@@ -226,6 +265,46 @@ def test_reads_are_cached_as_ready_bytes_with_an_etag(client: TestClient) -> Non
         "/index-performance", params=params, headers={"If-None-Match": first.headers["ETag"]}
     )
     assert not_modified.status_code == 304
+
+
+def test_a_range_read_is_a_function_of_its_request_alone(client: TestClient) -> None:
+    """Seven reads of one URL around wider, exact and narrower builds: the same bytes and
+    ETag each time, levels based at 1000 on the range's first session."""
+    params = {"start_date": "2025-06-10", "end_date": "2025-06-20"}
+    posts = [
+        None,
+        {"start_date": "2025-06-02", "end_date": "2025-07-02"},  # wider
+        None,
+        {"start_date": "2025-06-10", "end_date": "2025-06-20"},  # exactly the range
+        {"start_date": "2025-06-12", "end_date": "2025-06-18"},  # narrower
+        {"start_date": "2025-06-03"},  # wider, open end
+        None,
+    ]
+    reads = []
+    for post in posts:
+        if post is not None:
+            assert client.post("/build-index", json=post).status_code == 200
+        for path in ("/index-performance", "/composition-changes", "/index-turnover"):
+            response = client.get(path, params=params)
+            assert response.status_code == 200
+            reads.append((path, response.content, response.headers["ETag"]))
+    for path in ("/index-performance", "/composition-changes", "/index-turnover"):
+        answers = {(body, etag) for p, body, etag in reads if p == path}
+        assert len(answers) == 1, path
+    rows = client.get("/index-performance", params=params).json()["rows"]
+    assert rows[0]["date"] == "2025-06-10"
+    assert rows[0]["level"] == 1000.0
+    built = client.post("/build-index", json=params).json()
+    assert built["reused"] is True
+    assert built["last_level"] == rows[-1]["level"]
+
+
+def test_a_date_read_does_not_depend_on_what_was_built_before(client: TestClient) -> None:
+    params = {"date": "2025-06-18"}
+    before = client.get("/index-composition", params=params)
+    client.post("/build-index", json={"start_date": "2025-06-16", "end_date": "2025-06-20"})
+    after = client.get("/index-composition", params=params)
+    assert (after.content, after.headers["ETag"]) == (before.content, before.headers["ETag"])
 
 
 def test_a_new_ingestion_invalidates_the_cache_and_stale_data_is_never_served(
@@ -288,3 +367,18 @@ def test_the_served_methodology_is_docs_methodology() -> None:
     docs = Path(__file__).resolve().parents[3] / "docs" / "METHODOLOGY.md"
     served = files("index_service").joinpath("METHODOLOGY.md").read_text()
     assert docs.read_text() == served
+
+
+def test_build_index_names_the_providers_of_its_rows(
+    var_dir: Path, redis_url: str, sp500: pd.DataFrame
+) -> None:
+    with start(var_dir, redis_url) as client:
+        store = container(client).store
+        store.ingest(sp500.assign(source="file"))
+        body = {"start_date": "2025-06-02", "end_date": "2025-06-30"}
+        assert client.post("/build-index", json=body).json()["providers"] == ["file"]
+        late = sp500[sp500["date"] >= pd.Timestamp("2025-06-20").date()]
+        store.ingest(late.assign(source="yahoo"))
+        assert client.post("/build-index", json=body).json()["providers"] == ["file", "yahoo"]
+        early = {"start_date": "2025-06-02", "end_date": "2025-06-18"}
+        assert client.post("/build-index", json=early).json()["providers"] == ["file"]

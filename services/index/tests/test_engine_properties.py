@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from index_service.adapters import queries
 from index_service.adapters.calendar import xnys_sessions
 from index_service.adapters.store import DuckStore
-from index_service.domain.model import IndexParams
+from index_service.domain.model import IndexParams, LevelOutOfRange
 
 SESSIONS = xnys_sessions(date(2025, 3, 3), date(2025, 3, 14))
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,7 +49,12 @@ def run(store: DuckStore, frame: pd.DataFrame, size: int) -> tuple[list[dict[str
     """Replace the whole span of SESSIONS with the frame, then build its sessions."""
     store.ingest(frame, start=SESSIONS[0], end=SESSIONS[-1])
     first, last = min(frame["date"]), max(frame["date"])
-    build, _ = store.create_build(first, last, IndexParams(size, 1000.0), clock_now=NOW)
+    try:
+        build, _ = store.create_build(first, last, IndexParams(size, 1000.0), clock_now=NOW)
+    except LevelOutOfRange:
+        # Random closes between $1 and $1,000 can compound past MAX_LEVEL in ten sessions;
+        # the refusal itself is tested below, the properties hold for the builds that exist.
+        assume(False)
     rows = store.read(lambda cur: queries.performance(cur, build.build_id, first, last))
     return rows, build.change_days
 
@@ -79,6 +84,27 @@ def test_scaling_every_price_on_one_day_by_k_scales_that_days_growth_by_k(
     after, _ = run(store, scaled, size)
     index = days.index(day)
     assert 1 + after[index]["daily_return"] == _close(k * (1 + before[index]["daily_return"]))
+
+
+def test_a_level_past_what_events_carry_is_refused_and_nothing_is_stored(
+    store: DuckStore,
+) -> None:
+    """The draw that once reached CI: levels compounding past 1e15 made the IndexBuilt event
+    refuse its own field (a 500). Here the one member each day is the name at $1, which the
+    next session closes at $1,000: the level gains 1,000x a session."""
+    records = []
+    for i, day in enumerate(SESSIONS[:7]):
+        low, high = ("S0", "S1") if i % 2 == 0 else ("S1", "S0")
+        records += [(day, low, 1.0, 1.0, 1_000_000), (day, high, 1000.0, 1000.0, 1)]
+    frame = pd.DataFrame(
+        records, columns=["date", "symbol", "close", "adj_close", "shares_outstanding"]
+    )
+    store.ingest(frame, start=SESSIONS[0], end=SESSIONS[-1])
+    builds_before = store.read(lambda cur: cur.execute("SELECT count(*) FROM builds").fetchone())
+    with pytest.raises(LevelOutOfRange, match="last level would be 1e\\+21"):
+        store.create_build(SESSIONS[0], SESSIONS[6], IndexParams(1, 1000.0), clock_now=NOW)
+    builds_after = store.read(lambda cur: cur.execute("SELECT count(*) FROM builds").fetchone())
+    assert builds_after == builds_before
 
 
 def _close(value: float) -> object:

@@ -1,4 +1,4 @@
-"""Handlers: identical concurrent builds compute once; reads reuse a covering build."""
+"""Handlers: identical concurrent builds compute once; a read uses the build of its range."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from index_service.adapters.csv_source import read_bars_csv
 from index_service.adapters.store import DuckStore
 from index_service.domain.commands import BuildIndex
 from index_service.domain.model import IndexParams, InvalidRequest
-from index_service.handlers import IndexDeps, build_covering, build_index
+from index_service.handlers import IndexDeps, build_exact, build_index
 from shared.clock import FixedClock
 
 
@@ -35,11 +35,20 @@ async def test_identical_concurrent_builds_compute_once(deps: IndexDeps) -> None
     assert count_builds(deps.store) == 1
 
 
-async def test_a_read_inside_a_built_range_reuses_that_build(deps: IndexDeps) -> None:
+async def test_a_read_uses_the_build_of_exactly_its_sessions(deps: IndexDeps) -> None:
     built, _ = await build_index(BuildIndex(date(2025, 6, 2), None, IndexParams()), deps)
-    covering = await build_covering(date(2025, 6, 10), date(2025, 6, 20), deps)
-    assert covering.build_id == built.build_id
-    assert count_builds(deps.store) == 1
+    narrow = await build_exact(date(2025, 6, 10), date(2025, 6, 20), deps)
+    assert narrow.build_id != built.build_id
+    assert (narrow.start_date, narrow.end_date, narrow.first_level) == (
+        date(2025, 6, 10),
+        date(2025, 6, 20),
+        1000.0,
+    )
+    again = await build_exact(date(2025, 6, 10), date(2025, 6, 20), deps)
+    assert again.build_id == narrow.build_id
+    whole = await build_exact(built.start_date, built.end_date, deps)
+    assert whole.build_id == built.build_id
+    assert count_builds(deps.store) == 2
 
 
 async def test_new_data_makes_the_same_range_build_again(deps: IndexDeps) -> None:

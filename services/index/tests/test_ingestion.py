@@ -113,6 +113,7 @@ def bars_ingested(start: date, end: date) -> bytes:
         rows=1,
         securities=1,
         sessions=1,
+        non_session_rows=220,
     )
     return encode(make_event(payload, producer="market-data", ts_event=datetime.now(UTC)))
 
@@ -157,6 +158,17 @@ def test_a_bars_ingested_event_loads_its_range_once_and_moves_the_data_version(
             ).fetchall()
         )
         assert ingested == [(1,)]
+        # market-data's own count of the weekend and holiday rows it dropped is reported,
+        # on top of any the pulled range still held
+        upstream = store.read(
+            lambda cur: cur.execute(
+                "SELECT non_session_rows FROM ingestions WHERE event_id IS NOT NULL"
+            ).fetchall()
+        )[0][0]
+        assert upstream >= 220
+        quality = client.get("/data-quality").json()
+        assert quality["non_session_rows_dropped"] == store.read(queries.non_session_rows)
+        assert quality["non_session_rows_dropped"] >= upstream
         assert store.read(queries.data_span) == (date(2025, 6, 2), date(2025, 7, 2))
         composition = client.get("/index-composition", params={"date": "2025-06-06"})
         assert composition.json()["data_version"] == store.versions.data
@@ -192,3 +204,35 @@ def test_a_market_data_outage_is_retried_and_never_dead_letters_the_event(
             )
         )
     assert redis.xlen(Streams.dead_letter(Streams.BARS)) == 0
+
+
+def test_a_copy_made_before_splits_gains_split_ratio_in_place(
+    tmp_path: Path, bars: Callable[..., pd.DataFrame]
+) -> None:
+    import duckdb
+    from index_service.adapters.store import DuckStore
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute(
+            "CREATE TABLE bars (date DATE NOT NULL, symbol VARCHAR NOT NULL, name VARCHAR,"
+            " sector VARCHAR, close DECIMAL(18, 8) NOT NULL, adj_close DECIMAL(18, 8),"
+            " shares_outstanding DECIMAL(20, 4), market_cap DECIMAL(20, 2),"
+            " shares_ff DECIMAL(20, 4), cap DECIMAL(18, 2), rank INTEGER,"
+            " next_adj_close DECIMAL(18, 8), next_rank INTEGER)"
+        )
+    store = DuckStore(path)
+    try:
+        store.ingest(
+            bars([("2025-06-05", "AAA", 100.0), ("2025-06-06", "AAA", 50.5)]).assign(
+                split_ratio=[1.0, 2.0]
+            )
+        )
+        rows = store.read(
+            lambda cur: cur.execute(
+                "SELECT date, split_ratio, next_adj_close FROM bars ORDER BY date"
+            ).fetchall()
+        )
+    finally:
+        store.close()
+    assert [(r[1], r[2]) for r in rows] == [(1.0, Decimal("101.00000000")), (2.0, None)]

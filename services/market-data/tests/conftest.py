@@ -20,8 +20,12 @@ def calendar() -> XnysCalendar:
 
 @pytest.fixture
 def settings(var_dir: Path, redis_url: str) -> MarketDataSettings:
+    # The feed's tests run at any hour: a market that never closes (test_feed_sessions has hours).
     return MarketDataSettings(
-        var_dir=var_dir, redis_url=redis_url, finnhub_api_key_file=var_dir / "no-secret"
+        var_dir=var_dir,
+        redis_url=redis_url,
+        finnhub_api_key_file=var_dir / "no-secret",
+        market_sessions="always",
     )
 
 

@@ -24,6 +24,8 @@ def test_the_file_provider_drops_weekend_and_holiday_rows_leaving_22_sessions(
     assert "2025-06-19" not in dates
     assert "2025-06-07" not in dates
     assert len(dates) == 22
+    event = json.loads(table(store, "SELECT data FROM outbox")[0][0])
+    assert event["payload"]["non_session_rows"] == summary.dropped["non_session"] > 0
 
 
 def test_the_one_year_file_gives_248_sessions_and_372_securities_with_exact_caps(
@@ -196,7 +198,8 @@ def test_a_version_1_store_keyed_by_text_dates_and_symbols_is_migrated_in_place(
     assert table(store, "SELECT symbol, name FROM securities ORDER BY symbol") == [
         ("AAPL", "Apple"), ("MSFT", "Microsoft")
     ]  # fmt: skip
-    assert table(store, "PRAGMA user_version") == [(2,)]
+    assert table(store, "PRAGMA user_version") == [(3,)]
+    assert table(store, "SELECT DISTINCT split_num, split_den FROM bars") == [(1, 1)]
     open_store(settings)  # idempotent: nothing left to migrate
     assert table(store, "SELECT count(*) FROM bars") == [(3,)]
 
@@ -247,3 +250,57 @@ def test_only_a_large_fresh_load_drops_the_per_security_index(
     assert not bar_store.load_plan([last + 1, last + 2])  # a top-up keeps the index
     assert bar_store.load_plan(list(range(last + 1, last + 71)))  # doubling the table drops it
     assert table(store, "SELECT name FROM sqlite_master WHERE name = 'ix_bars_security'")
+
+
+def test_a_real_load_replaces_the_synthetic_rows_in_the_same_run_and_announces_their_range(
+    store: Store, settings: MarketDataSettings, shared_data_dir: Path
+) -> None:
+    synthetic = ingest(store, settings, provider="synthetic", securities=50, seed=5)
+    real = ingest(
+        store, settings, provider="file", path=shared_data_dir / "us_top_caps_1y_top300.csv.gz"
+    )
+    assert real.removed is not None
+    assert real.removed["rows"] == synthetic.rows_stored
+    assert real.removed["end_date"] == synthetic.end > "2026-08-21"  # overlaps the real file
+    assert table(store, "SELECT DISTINCT source FROM bars") == [("file",)]
+    assert table(store, "SELECT count(*) FROM securities")[0][0] == 372
+    assert table(store, "SELECT count(*) FROM bars")[0][0] == 90194
+    event = json.loads(table(store, "SELECT data FROM outbox ORDER BY id DESC LIMIT 1")[0][0])
+    payload = event["payload"]
+    assert (payload["start_date"], payload["end_date"]) == ("2025-08-22", synthetic.end)
+    assert payload["non_session_rows"] == real.dropped["non_session"]
+    runs = json.loads(table(store, "SELECT quality FROM ingestion_runs WHERE run_id = ?",
+                            (real.run_id,))[0][0])  # fmt: skip
+    assert runs["synthetic_removed"]["rows"] == synthetic.rows_stored
+
+
+def test_synthetic_data_is_refused_into_a_store_that_holds_real_data(
+    store: Store, settings: MarketDataSettings, shared_data_dir: Path
+) -> None:
+    from market_data.adapters.providers.base import InputError
+
+    ingest(store, settings, provider="file", path=shared_data_dir / "sp500_2025_06.csv.gz")
+    before = table(store, "SELECT count(*), max(run_id) FROM ingestion_runs")
+    with pytest.raises(InputError, match="real data"):
+        ingest(store, settings, provider="synthetic", days=5, securities=20)
+    assert table(store, "SELECT count(*), max(run_id) FROM ingestion_runs") == before
+    assert table(store, "SELECT DISTINCT source FROM bars") == [("file",)]
+
+
+def test_both_real_files_in_one_store_give_one_berkshire_under_the_tape_symbol(
+    store: Store, settings: MarketDataSettings, shared_data_dir: Path
+) -> None:
+    from market_data.adapters.queries import resolve_symbols
+
+    ingest(store, settings, provider="file", path=shared_data_dir / "sp500_2025_06.csv.gz")
+    ingest(store, settings, provider="file", path=shared_data_dir / "us_top_caps_1y_top300.csv.gz")
+    assert table(store, "SELECT symbol FROM securities WHERE symbol LIKE 'BRK%'") == [("BRK.B",)]
+    assert table(store, "SELECT alias, symbol, source FROM symbol_aliases ORDER BY 1") == [
+        ("BF-B", "BF.B", "file"),  # Brown-Forman, the other class share of the June file
+        ("BRK-B", "BRK.B", "file"),
+    ]
+    sessions = table(store, "SELECT count(*) FROM daily_bars WHERE symbol = 'BRK.B'")[0][0]
+    assert sessions == 22 + 248
+    assert resolve_symbols(store.engine, ["brk-b", "BRK/B", "BRK.B", "NVDA"]) == {
+        "brk-b": "BRK.B", "BRK/B": "BRK.B", "BRK.B": "BRK.B", "NVDA": "NVDA",
+    }  # fmt: skip

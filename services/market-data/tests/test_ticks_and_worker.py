@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from market_data.bootstrap import Store
 from market_data.settings import MarketDataSettings
@@ -50,7 +51,8 @@ async def test_the_worker_relays_bars_ingested_to_market_bars(
     event = decode(entries[0][1][b"data"])
     assert event.type == "BarsIngested"
     assert set(event.payload) == {
-        "run_id", "provider", "start_date", "end_date", "rows", "securities", "sessions"
+        "run_id", "provider", "start_date", "end_date", "rows", "securities", "sessions",
+        "non_session_rows",
     }  # fmt: skip
 
 
@@ -77,3 +79,58 @@ async def test_a_feed_started_before_any_ingestion_waits_for_bars_then_publishes
 
     assert await asyncio.wait_for(feed, 10) == 0
     assert await redis_client.xlen(Streams.TICKS) > 0
+
+
+async def test_a_real_file_loaded_while_the_feed_runs_makes_its_symbols_tick_from_their_last_close(
+    store: Store, settings: MarketDataSettings, redis_client: Redis, shared_data_dir: Path
+) -> None:
+    from argparse import Namespace
+    from decimal import Decimal
+
+    from market_data.tick_feed import run_feed
+
+    ingest(store, settings, provider="synthetic", days=5, securities=20)
+    stop = asyncio.Event()
+    args = Namespace(rate=3000.0, seed=3, replay=False, simulate=True, refresh=0.2)
+    feed = asyncio.create_task(run_feed(settings, args, stop))
+    ingest(store, settings, provider="file", path=shared_data_dir / "sp500_2025_06.csv.gz")
+    (last_close,) = table(
+        store,
+        "SELECT b.close_e8 FROM bars b JOIN securities s USING (security_id)"
+        " WHERE s.symbol = 'AAPL' ORDER BY b.day DESC LIMIT 1",
+    )[0]
+    first_aapl = None
+    for _ in range(200):
+        entries = await redis_client.xrange(Streams.TICKS)
+        prices = [
+            Decimal(str(tick.payload["price"]))
+            for tick in (decode(entry[1][b"data"]) for entry in entries)
+            if tick.payload["symbol"] == "AAPL"
+        ]
+        if prices:
+            first_aapl = prices[0]
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    assert await asyncio.wait_for(feed, 10) == 0
+    assert first_aapl is not None, "AAPL never ticked after the file was loaded"
+    close = Decimal(last_close) / 10**8
+    assert abs(first_aapl - close) / close < Decimal("0.02")
+    assert table(store, "SELECT count(*) FROM last_trades WHERE symbol = 'AAPL'") == [(1,)]
+
+
+async def test_every_tick_is_recorded_and_the_history_keeps_only_its_retention(
+    store: Store, settings: MarketDataSettings, redis_client: Redis
+) -> None:
+    ingest(store, settings, provider="synthetic", days=5, securities=10)
+    walk = walk_from_store(store.engine, seed=2, rate=100)
+    publisher = TickPublisher(redis_client, store.engine, SystemClock(), "simulated", retention=30)
+    first = walk.next(20)
+    await publisher.publish(first)
+    assert table(store, "SELECT count(*) FROM tick_history") == [(20,)]
+    second = walk.next(20)
+    await publisher.publish(second)
+    kept = table(store, "SELECT symbol, price_e8, size FROM tick_history ORDER BY tick_id")
+    assert len(kept) == 30
+    expected = [(t.symbol, int(t.price * 10**8), t.size) for t in [*first, *second][-30:]]
+    assert kept == expected

@@ -13,45 +13,33 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from portfolio.app import create_app
 from portfolio_harness import Publisher, ServerThread, SettingsFor, WorkerThread, eventually
+from shared.identity import IdentitySigner, identity_signer
+from shared.testing.identity import SignedIdentityFromKey
 from shared.testing.processes import free_port
 
 
-class IdentityFromApiKey:
-    """Test-only stand-in for nginx + gateway: the API key id becomes the caller's id."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope["headers"])
-            key = headers.get(b"apca-api-key-id")
-            if key:
-                scope = {
-                    **scope,
-                    "headers": [
-                        *scope["headers"],
-                        (b"x-user-id", key),
-                        (b"x-key-id", key),
-                        (b"x-scopes", b"read,trade"),
-                    ],
-                }
-        await self.app(scope, receive, send)
-
-
 def stand_in_trading(
-    orders: list[dict[str, Any]], reserved: dict[str, str] | None = None
+    orders: list[dict[str, Any]],
+    signer: IdentitySigner,
+    reserved: dict[str, str] | None = None,
+    cash: dict[str, str] | None = None,
 ) -> FastAPI:
     """Trading's endpoints that portfolio calls; ``reserved``: shares held for open sells
-    (canceling all orders frees them, as trading does)."""
+    (canceling all orders frees them, as trading does); ``cash``: trading's ledger cash by
+    account (the fixture's fills applied, unless a test moves it ahead)."""
     app = FastAPI()
     held_back = reserved if reserved is not None else {}
+    ledger_cash = cash if cash is not None else {}
+
+    def caller(request: Request) -> str:
+        return signer.verify(request.headers["x-identity"]).user_id
 
     @app.get("/internal/accounts/{account_id}")
-    async def account(account_id: str) -> dict[str, Any]:
+    async def account(account_id: str, request: Request) -> dict[str, Any]:
+        assert caller(request) == "service:portfolio"
         return {
             "account_id": account_id,
-            "cash": "98438.5",
+            "cash": ledger_cash.get(account_id, "98438.5"),
             "reserved_cash": "438.5",
             "buying_power": "98000",
             "halted": False,
@@ -63,14 +51,14 @@ def stand_in_trading(
 
     @app.delete("/v2/orders")
     async def cancel_all(request: Request) -> Any:
-        orders.append({"cancel_all": True, "user": request.headers.get("x-user-id")})
+        orders.append({"cancel_all": True, "user": caller(request)})
         held_back.clear()
         return JSONResponse([], status_code=207)
 
     @app.post("/v2/orders")
     async def place(request: Request) -> dict[str, Any]:
         body = await request.json()
-        orders.append({"body": body, "user": request.headers.get("x-user-id")})
+        orders.append({"body": body, "user": caller(request)})
         now = datetime.now(UTC).isoformat()
         return {
             "id": str(uuid.uuid4()),
@@ -98,9 +86,14 @@ def stand_in_trading(
 def stack(settings_for: SettingsFor, publisher: Publisher) -> Iterator[dict[str, Any]]:
     orders: list[dict[str, Any]] = []
     reserved: dict[str, str] = {}
-    with ServerThread(stand_in_trading(orders, reserved)) as trading:
+    cash = {"alice": "98438.5", "bob": "50000"}
+    signer = identity_signer(settings_for())  # the keys of this test's VAR_DIR
+    with ServerThread(stand_in_trading(orders, signer, reserved, cash)) as trading:
         settings = settings_for(trading_url=trading.url)
-        with WorkerThread(settings), ServerThread(IdentityFromApiKey(create_app(settings))) as api:
+        with (
+            WorkerThread(settings),
+            ServerThread(SignedIdentityFromKey(create_app(settings))) as api,
+        ):
             publisher.open_account("alice", "100000")
             publisher.open_account("bob", "50000")
             publisher.fill("alice", "AAPL", "buy", "10", "100", "1")
@@ -115,6 +108,7 @@ def stack(settings_for: SettingsFor, publisher: Publisher) -> Iterator[dict[str,
                 "url": api.url,
                 "orders": orders,
                 "reserved": reserved,
+                "trading_cash": cash,
                 "alice": alice,
                 "bob": client(api.url, "bob"),
             }
@@ -139,6 +133,23 @@ def test_get_account_values_cash_positions_and_takes_buying_power_from_trading(
     assert dec(account.last_equity) == D("100000")
     assert dec(account.buying_power) == D("98000")
     assert account.status.value == "ACTIVE"
+
+
+def test_account_reads_say_how_current_they_are(stack: dict[str, Any]) -> None:
+    alice: TradingClient = stack["alice"]
+    current = alice.get("/account")
+    assert current["stale"] is False  # trading's ledger cash is the cash shown
+    newest_fill = alice.get("/account/activities/FILL", {"direction": "desc", "page_size": 1})
+    assert current["as_of"] == newest_fill[0]["transaction_time"]
+
+    stack["trading_cash"]["alice"] = "97000"  # trading filled something not applied here yet
+    behind = alice.get("/account")
+    assert behind["stale"] is True
+    assert D(behind["cash"]) == D("98438.5")  # the read still shows what it has applied
+    assert stack["bob"].get("/account")["stale"] is False  # bob is not behind
+
+    stack["trading_cash"]["alice"] = "98438.5"
+    assert alice.get("/account")["stale"] is False
 
 
 def test_positions_carry_average_cost_and_unrealized_pl(stack: dict[str, Any]) -> None:
@@ -280,7 +291,7 @@ def test_account_falls_back_to_own_cash_and_says_so_when_trading_is_unreachable(
     settings_for: SettingsFor, publisher: Publisher
 ) -> None:
     settings = settings_for(trading_url=f"http://127.0.0.1:{free_port()}")
-    with WorkerThread(settings), ServerThread(IdentityFromApiKey(create_app(settings))) as api:
+    with WorkerThread(settings), ServerThread(SignedIdentityFromKey(create_app(settings))) as api:
         publisher.open_account("carol", "2500")
         headers = {"APCA-API-KEY-ID": "carol"}
         answer = eventually(
@@ -314,3 +325,19 @@ def test_bad_input_is_a_clear_4xx(stack: dict[str, Any]) -> None:
     )
     assert httpx.get(f"{url}/v2/account").status_code == 401
     assert D(httpx.get(f"{url}/v2/account", headers=h).json()["cash"]) == D("98438.5")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["http://2130706433/", "http://0x7f000001/", "http://127.1/", "http://0177.0.0.1/"],
+)
+def test_webhook_registration_refuses_numeric_and_short_ip_forms_with_422(
+    stack: dict[str, Any], target: str
+) -> None:
+    answer = httpx.post(
+        f"{stack['url']}/webhooks", json={"url": target}, headers={"APCA-API-KEY-ID": "alice"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "numeric or short IP form" in answer.text
+    listed = httpx.get(f"{stack['url']}/webhooks", headers={"APCA-API-KEY-ID": "alice"}).json()
+    assert target not in [hook["url"] for hook in listed]

@@ -23,10 +23,13 @@ from shared.events import (
     encode,
     make_event,
 )
+from shared.testing.identity import signed_headers
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-USER = {"X-User-Id": "alice", "X-Scopes": "read,trade"}
+
+def user(settings: PortfolioSettings) -> dict[str, str]:
+    return signed_headers(settings, "alice")
 
 
 def scalar(settings: PortfolioSettings, sql: str, **params: Any) -> Any:
@@ -99,23 +102,23 @@ def test_a_halt_rule_raises_once_per_crossing_and_publishes_trading_halted(
         rule = api.post(
             "/risk-rules",
             json={"kind": "max_drawdown", "threshold": "10", "action": "halt"},
-            headers=USER,
+            headers=user(settings),
         ).json()
         publisher.open_account("alice", "10000")
         publisher.fill("alice", "X", "buy", "100", "100")
-        eventually(lambda: api.get("/v2/positions/X", headers=USER).status_code == 200)
+        eventually(lambda: api.get("/v2/positions/X", headers=user(settings)).status_code == 200)
         for price in ("95", "89", "80", "100", "85"):
             publisher.tick("X", price)
             eventually(lambda p=price: quoted(settings, "X", p))
         alerts = eventually(
             lambda: (
-                len(api.get("/alerts", headers=USER).json()) == 2
-                and api.get("/alerts", headers=USER).json()
+                len(api.get("/alerts", headers=user(settings)).json()) == 2
+                and api.get("/alerts", headers=user(settings)).json()
             )
         )
         assert {a["rule_id"] for a in alerts} == {rule["id"]}
-        assert api.get(f"/risk-rules/{rule['id']}", headers=USER).json()["halted"] is True
-        reset = api.post(f"/risk-rules/{rule['id']}/reset", headers=USER).json()
+        assert api.get(f"/risk-rules/{rule['id']}", headers=user(settings)).json()["halted"] is True
+        reset = api.post(f"/risk-rules/{rule['id']}/reset", headers=user(settings)).json()
         assert reset["halted"] is False
         published = eventually(
             lambda: len(publisher.events(Streams.ALERTS)) == 4 and publisher.events(Streams.ALERTS)
@@ -168,7 +171,7 @@ def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_get
     try:
         with TestClient(create_app(settings)) as api, WorkerThread(settings):
             hooks = [
-                api.post("/webhooks", json={"url": r.url}, headers=USER).json()
+                api.post("/webhooks", json={"url": r.url}, headers=user(settings)).json()
                 for r in (good, flaky)
             ]
             api.post(
@@ -179,7 +182,7 @@ def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_get
                     "symbol": "ZZ",
                     "direction": "above",
                 },
-                headers=USER,
+                headers=user(settings),
             )
             publisher.open_account("alice")
             for price in ("49", "51", "52"):
@@ -187,7 +190,9 @@ def test_each_alert_reaches_every_webhook_once_signed_and_a_failing_receiver_get
                 eventually(lambda p=price: quoted(settings, "ZZ", p))
             eventually(lambda: len(flaky.requests) == 3)
             time.sleep(0.3)  # room for any unwanted repeat
-            statuses = api.get(f"/webhooks/{hooks[1]['id']}/deliveries", headers=USER).json()
+            statuses = api.get(
+                f"/webhooks/{hooks[1]['id']}/deliveries", headers=user(settings)
+            ).json()
             assert [(d["status"], d["attempts"]) for d in statuses] == [("delivered", 3)]
     finally:
         good.close()
@@ -219,13 +224,13 @@ def test_webhooks_to_private_addresses_are_refused_at_registration_and_at_delive
     receiver = Receiver()
     try:
         with TestClient(create_app(strict)) as api:
-            refused = api.post("/webhooks", json={"url": receiver.url}, headers=USER)
+            refused = api.post("/webhooks", json={"url": receiver.url}, headers=user(strict))
             assert refused.status_code == 422
             assert "not a public address" in refused.json()["message"]
-            assert api.get("/webhooks", headers=USER).json() == []
+            assert api.get("/webhooks", headers=user(strict)).json() == []
         lenient = settings_for(webhook_allow_private_networks=True)
         with TestClient(create_app(lenient)) as api, WorkerThread(strict):
-            hook = api.post("/webhooks", json={"url": receiver.url}, headers=USER).json()
+            hook = api.post("/webhooks", json={"url": receiver.url}, headers=user(strict)).json()
             api.post(
                 "/risk-rules",
                 json={
@@ -234,7 +239,7 @@ def test_webhooks_to_private_addresses_are_refused_at_registration_and_at_delive
                     "symbol": "ZZ",
                     "direction": "above",
                 },
-                headers=USER,
+                headers=user(strict),
             )
             publisher.open_account("alice")
             for price in ("49", "51"):
@@ -242,7 +247,7 @@ def test_webhooks_to_private_addresses_are_refused_at_registration_and_at_delive
                 eventually(lambda p=price: quoted(strict, "ZZ", p))
 
             def attempted() -> list[dict[str, object]]:
-                rows = api.get(f"/webhooks/{hook['id']}/deliveries", headers=USER).json()
+                rows = api.get(f"/webhooks/{hook['id']}/deliveries", headers=user(strict)).json()
                 return [d for d in rows if d["attempts"]]
 
             eventually(lambda: bool(attempted()))
@@ -261,7 +266,9 @@ def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they
     ids = [f"o{i}" for i in range(3)]
     common = {"account_id": "alice", "client_order_id": "c", "symbol": "X", "side": "buy"}
     with TestClient(create_app(settings)) as api, WorkerThread(settings):
-        api.post("/risk-rules", json={"kind": "max_open_orders", "threshold": 2}, headers=USER)
+        api.post(
+            "/risk-rules", json={"kind": "max_open_orders", "threshold": 2}, headers=user(settings)
+        )
         publisher.open_account("alice")
         for seq, order_id in enumerate(ids, start=1):
             publisher.publish(
@@ -269,20 +276,24 @@ def test_open_orders_are_counted_from_order_events_and_the_rule_rearms_when_they
                     **common, order_id=order_id, status="accepted", sequence=seq, order_type="limit"
                 )
             )
-        eventually(lambda: len(api.get("/alerts", headers=USER).json()) == 1)
+        eventually(lambda: len(api.get("/alerts", headers=user(settings)).json()) == 1)
         publisher.publish(OrderCanceled(**common, order_id="o0", status="canceled", sequence=4))
-        eventually(lambda: not api.get("/risk-rules", headers=USER).json()[0]["breached"])
+        eventually(lambda: not api.get("/risk-rules", headers=user(settings)).json()[0]["breached"])
         publisher.publish(
             OrderAccepted(
                 **common, order_id="o3", status="accepted", sequence=5, order_type="limit"
             )
         )
         alerts = eventually(
-            lambda: (a := api.get("/alerts", headers=USER).json()) and len(a) == 2 and a
+            lambda: (a := api.get("/alerts", headers=user(settings)).json()) and len(a) == 2 and a
         )
         assert [a["observed"] for a in alerts] == ["3", "3"]
-        assert api.post(f"/alerts/{alerts[0]['id']}/ack", headers=USER).json()["acknowledged_at"]
-        unacked = api.get("/alerts", params={"unacknowledged": "true"}, headers=USER).json()
+        assert api.post(f"/alerts/{alerts[0]['id']}/ack", headers=user(settings)).json()[
+            "acknowledged_at"
+        ]
+        unacked = api.get(
+            "/alerts", params={"unacknowledged": "true"}, headers=user(settings)
+        ).json()
         assert [a["id"] for a in unacked] == [alerts[1]["id"]]
 
 
@@ -292,21 +303,21 @@ def test_a_cross_price_alert_needs_a_known_price_then_alerts_each_crossing_eithe
     settings = settings_for()
     rule = {"kind": "price_alert", "symbol": "QQ", "direction": "cross", "threshold": "50"}
     with TestClient(create_app(settings)) as api, WorkerThread(settings):
-        unknown = api.post("/risk-rules", json=rule, headers=USER)
+        unknown = api.post("/risk-rules", json=rule, headers=user(settings))
         assert unknown.status_code == 422
         assert "no price of QQ" in unknown.json()["message"]
         publisher.open_account("alice")
         publisher.tick("QQ", "55")
         eventually(lambda: quoted(settings, "QQ", "55"))
-        created = api.post("/risk-rules", json=rule, headers=USER).json()
+        created = api.post("/risk-rules", json=rule, headers=user(settings)).json()
         assert created["breached"] is True  # starts at or above the level: no alert for that
         for price in ("52", "49", "48", "50", "60", "45"):
             publisher.tick("QQ", price)
             eventually(lambda p=price: quoted(settings, "QQ", p))
         alerts = eventually(
-            lambda: (a := api.get("/alerts", headers=USER).json()) and len(a) == 3 and a
+            lambda: (a := api.get("/alerts", headers=user(settings)).json()) and len(a) == 3 and a
         )
         time.sleep(0.2)  # room for any unwanted repeat
-        assert len(api.get("/alerts", headers=USER).json()) == 3
+        assert len(api.get("/alerts", headers=user(settings)).json()) == 3
     assert sorted(a["observed"] for a in alerts) == ["45", "49", "50"]  # down, up, down
     assert {a["rule_id"] for a in alerts} == {created["id"]}

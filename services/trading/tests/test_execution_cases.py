@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from trading import handlers
+from trading.domain.commands import ExpireDueOrders, ReplaceOrder
+from trading.domain.orders import ReplaceRequest
 from trading_testkit import T0, harness
 
 Case = tuple[str, dict[str, Any], list[str], str, str | None]
@@ -274,10 +276,11 @@ def test_day_order_expires_at_the_session_close(var_dir: Path, redis_url: str) -
         gtc = h.submit(
             symbol="AAPL", qty=1, side="buy", type="limit", limit_price=90, time_in_force="gtc"
         )
-        assert day.expires_at == T0.replace(hour=0) + timedelta(days=1)
+        assert day.expires_at == T0.replace(hour=21)  # 16:00 ET, XNYS (MARKET_SESSIONS)
+        assert gtc.expires_at == T0 + timedelta(days=90)
         assert h.ledger()["reserved_cash"] == "180"
-        assert handlers.expire_due_orders(h.deps, T0 + timedelta(hours=8, minutes=59)) == 0
-        assert handlers.expire_due_orders(h.deps, T0 + timedelta(hours=9)) == 1
+        assert handlers.handle(ExpireDueOrders(T0 + timedelta(hours=5, minutes=59)), h.deps) == 0
+        assert handlers.handle(ExpireDueOrders(T0 + timedelta(hours=6)), h.deps) == 1
         assert h.order(day.id).status == "expired"
         assert h.order(gtc.id).status == "new"
         assert h.ledger()["reserved_cash"] == "90"
@@ -376,9 +379,8 @@ def test_replacing_a_bracket_stop_loss_keeps_it_in_the_bracket(
         )
         stop = next(leg for leg in entry.legs if leg.type == "stop")
         take = next(leg for leg in entry.legs if leg.type == "limit")
-        moved = handlers.replace_order(
-            h.deps, "alice", stop.id, handlers.ReplaceRequest(stop_price=Decimal("97"))
-        )
+        patch = ReplaceRequest(stop_price=Decimal("97"))
+        moved = handlers.handle(ReplaceOrder("alice", stop.id, patch), h.deps)
         assert (moved.parent_id, moved.oco_group, moved.status) == (entry.id, entry.id, "new")
         assert h.ledger()["holdings"][0]["reserved_qty"] == "10"
         h.tick("AAPL", "96.5")

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from trading.adapters.market_data import MarketDataDirectory, MarketDataUnavailable
+from trading.api.errors import status_of
 from trading.domain.orders import OrderRefused
 from trading_testkit import harness
 
@@ -26,7 +27,26 @@ LATEST = {
 }
 
 
+ASSET = {
+    "id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415",
+    "class": "us_equity",
+    "exchange": "NASDAQ",
+    "symbol": "AAPL",
+    "name": "Apple Inc.",
+    "status": "active",
+    "tradable": True,
+    "marginable": True,
+    "shortable": True,
+    "easy_to_borrow": True,
+    "fractionable": False,
+    "attributes": [],
+}
+
+
 def recorded(request: httpx.Request) -> httpx.Response:
+    if request.url.path.startswith("/v2/assets/"):
+        found = request.url.path.rsplit("/", 1)[1] == "AAPL"
+        return httpx.Response(200, json=ASSET) if found else httpx.Response(404, json={})
     assert request.url.path == "/v2/stocks/trades/latest"
     symbol = request.url.params["symbols"]
     if symbol == "AAPL":
@@ -56,7 +76,7 @@ def test_an_absent_symbol_is_a_422_and_an_unreachable_market_data_is_not_a_refus
         h.open_account()
         with pytest.raises(OrderRefused) as refused:
             h.submit(symbol="NOPE", qty=1, side="buy", type="market", time_in_force="day")
-        assert refused.value.status == 422
+        assert status_of(refused.value) == 422
         with pytest.raises(MarketDataUnavailable):
             h.submit(symbol="DOWN", qty=1, side="buy", type="market", time_in_force="day")
 
@@ -71,3 +91,13 @@ def test_ticks_alone_teach_symbols_when_no_market_data_is_configured(
             h.submit(symbol="MSFT", qty=1, side="buy", type="market", time_in_force="day").status
             == "filled"
         )
+
+
+def test_an_assets_flags_from_market_data_refuse_a_fractional_qty_it_does_not_allow(
+    var_dir: Path, redis_url: str
+) -> None:
+    with harness(var_dir, redis_url, symbols=directory()) as h:
+        h.open_account()
+        with pytest.raises(OrderRefused, match="not fractionable") as refused:
+            h.submit(symbol="AAPL", qty="0.5", side="buy", type="market", time_in_force="day")
+        assert status_of(refused.value) == 422

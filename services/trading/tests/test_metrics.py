@@ -9,6 +9,7 @@ import redis
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from shared.events import Streams
+from shared.testing.identity import signed_headers
 from test_order_rules import BASE, PRICES
 from trading.adapters.market_data import StaticDirectory
 from trading.app import create_app
@@ -34,7 +35,7 @@ def test_metrics_count_accepted_and_refused_orders_fills_and_the_outbox_backlog(
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="10000")
         app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
-        headers = {"X-User-Id": "alice", "X-Scopes": "trade"}
+        headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             market = {**BASE, "type": "market", "limit_price": None, "qty": "2"}
             assert client.post("/v2/orders", json=market, headers=headers).status_code == 200

@@ -23,12 +23,14 @@ from sqlalchemy import func, literal_column, select
 from trading import handlers
 from trading.adapters.market_data import StaticDirectory
 from trading.adapters.tables import accounts, fills, holdings, orders
+from trading.api.errors import status_of
 from trading.api.schemas import OrderIn
 from trading.bootstrap import Container, bootstrap
+from trading.domain.commands import CancelOrder, ReplaceOrder, SubmitOrder
 from trading.domain.orders import OrderRefused, ReplaceRequest
 from trading.domain.status import TERMINAL
 from trading.worker import account_effect, tick_effect
-from trading_testkit import T0, trading_settings
+from trading_testkit import T0, cash_after, held_after, trading_settings
 
 SYMBOLS = ["AAA", "BBB"]
 PRICES = st.integers(160, 240).map(lambda n: Decimal(n) / 2)  # 80.0 .. 120.0
@@ -38,7 +40,7 @@ KINDS = st.sampled_from(
 
 
 def expect_client_error(refused: OrderRefused) -> None:
-    assert 400 <= refused.status < 500, refused.message
+    assert 400 <= status_of(refused) < 500, refused.message
 
 
 class TradingMachine(RuleBasedStateMachine):
@@ -57,7 +59,7 @@ class TradingMachine(RuleBasedStateMachine):
         apply_batch_once(self.container.engine, "trading:accounts.events", account_effect, [event])
         for symbol in SYMBOLS:  # some shares to sell, so exits (oco, sells) happen too
             request = OrderIn(symbol=symbol, qty=40, side="buy", type="market", time_in_force="gtc")
-            handlers.submit_order(self.container.deps, "acc", request.to_request())
+            handlers.handle(SubmitOrder("acc", request.to_request()), self.container.deps)
         self.seen_terminal: dict[str, str] = {}
         self.last_tick: Envelope | None = None
 
@@ -137,7 +139,7 @@ class TradingMachine(RuleBasedStateMachine):
                 stop_loss={"stop_price": price - 10 if side == "sell" else price + 10},
             )
         try:
-            handlers.submit_order(self.container.deps, "acc", OrderIn(**body).to_request())
+            handlers.handle(SubmitOrder("acc", OrderIn(**body).to_request()), self.container.deps)
         except OrderRefused as refused:
             expect_client_error(refused)
 
@@ -155,7 +157,7 @@ class TradingMachine(RuleBasedStateMachine):
             )
         )
         try:
-            handlers.replace_order(self.container.deps, "acc", order_id, patch)
+            handlers.handle(ReplaceOrder("acc", order_id, patch), self.container.deps)
         except OrderRefused as refused:
             expect_client_error(refused)
 
@@ -163,7 +165,7 @@ class TradingMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         order_id = data.draw(st.sampled_from(self.open_ids()))
-        handlers.cancel_order(self.container.deps, "acc", order_id)
+        handlers.handle(CancelOrder("acc", order_id), self.container.deps)
 
     @rule(symbol=st.sampled_from(SYMBOLS), price=PRICES)
     def tick(self, symbol: str, price: Decimal) -> None:
@@ -221,8 +223,10 @@ class TradingMachine(RuleBasedStateMachine):
                     orders.c.is_open.is_(True)
                 )
             ).all()
-        cost = sum((h.cost_basis for h in held), Decimal(0))
-        assert account.cash + cost == account.deposits - account.fees_paid + account.realized_pnl
+            executed = db.execute(select(fills)).all()
+        assert account.cash == cash_after(account.deposits, executed)
+        assert account.fees_paid == sum((f.fee for f in executed), Decimal(0))
+        assert {h.symbol: h.qty for h in held if h.qty} == held_after(executed)
         assert account.cash >= 0
         assert 0 <= account.reserved_cash <= account.cash
         assert abs(

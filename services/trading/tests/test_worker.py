@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 from shared.bus import publish_now
+from shared.clock import FixedClock
 from shared.events import AccountOpened, Envelope, PriceTick, Streams, decode, make_event
 from sqlalchemy import func, select
 from trading.adapters.tables import fills
@@ -45,7 +47,8 @@ async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
 ) -> None:
     settings = trading_settings(var_dir, redis_url, expiry_interval_s=0.2)
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop))
+    # The worker's clock is the market's (a wall clock would find T0's gtc order 90 days old).
+    worker = asyncio.create_task(run_worker(settings, stop, clock=FixedClock(T0)))
     opened = AccountOpened(account_id="alice", user_name="alice", cash=Decimal("5000"))
     await publish_now(
         redis_client, Streams.ACCOUNTS, [make_event(opened, producer="gateway", ts_event=T0)]
@@ -80,6 +83,76 @@ async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
     assert (events[1].payload["cum_qty"], events[1].payload["leaves_qty"]) == ("10", "0")
 
 
+SUNDAY = datetime(2026, 1, 4, 12, 0, tzinfo=UTC)
+MONDAY_OPEN = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+MONDAY_CLOSE = datetime(2026, 1, 5, 21, 0, tzinfo=UTC)
+
+
+async def test_a_closed_market_order_fills_at_the_open_and_a_day_order_expires_at_the_close(
+    var_dir: Path, redis_url: str, redis_client: Redis
+) -> None:
+    """Under a controlled clock shared with the handlers: a market order placed on a Sunday
+    is accepted, becomes new and fills at Monday's first regular trade (not a pre-market
+    one); a day limit order expires at 16:00 ET by the worker's own sweep."""
+    settings = trading_settings(var_dir, redis_url, expiry_interval_s=0.1)
+    with harness(var_dir, redis_url, {"AAPL": Decimal("100")}) as h:
+        h.clock.set(SUNDAY)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(settings, stop, clock=h.clock))
+        opened = AccountOpened(account_id="alice", user_name="alice", cash=Decimal("5000"))
+        await publish_now(
+            redis_client,
+            Streams.ACCOUNTS,
+            [make_event(opened, producer="gateway", ts_event=SUNDAY)],
+        )
+        await wait_until(lambda: asyncio.to_thread(lambda: _has_account(h)))
+        market = await asyncio.to_thread(
+            h.submit, symbol="AAPL", qty=2, side="buy", type="market", time_in_force="day"
+        )
+        day = await asyncio.to_thread(
+            h.submit,
+            symbol="AAPL", qty=1, side="buy", type="limit", limit_price=50, time_in_force="day",
+        )  # fmt: skip
+        assert (market.status, day.status) == ("accepted", "accepted")
+        pre = make_event(
+            PriceTick(symbol="AAPL", price=Decimal("101")),
+            producer="feed",
+            ts_event=MONDAY_OPEN - timedelta(hours=1),
+        )
+        first = make_event(
+            PriceTick(symbol="AAPL", price=Decimal("102")), producer="feed", ts_event=MONDAY_OPEN
+        )
+        h.clock.set(MONDAY_OPEN)
+        await publish_now(redis_client, Streams.TICKS, [pre, first])
+
+        async def types_of(order_id: str) -> list[tuple[str, str]]:
+            return [
+                (e.type, e.payload["status"])
+                for e in await stream_events(redis_client, Streams.ORDERS)
+                if e.payload["order_id"] == order_id
+            ]
+
+        async def has(order_id: str, kind: str) -> bool:
+            return any(t == kind for t, _ in await types_of(order_id))
+
+        await wait_until(lambda: has(market.id, "OrderFilled"))
+        assert h.order(market.id).filled_avg_price == Decimal("102")
+        assert await types_of(market.id) == [
+            ("OrderAccepted", "accepted"),
+            ("OrderAccepted", "new"),
+            ("OrderFilled", "filled"),
+        ]
+        await wait_until(lambda: asyncio.to_thread(lambda: h.order(day.id).status == "new"))
+        h.clock.set(MONDAY_CLOSE - timedelta(seconds=1))
+        await asyncio.sleep(0.5)
+        assert h.order(day.id).status == "new"
+        h.clock.set(MONDAY_CLOSE)
+        await wait_until(lambda: has(day.id, "OrderExpired"))
+        assert h.order(day.id).expired_at == MONDAY_CLOSE
+        stop.set()
+        await worker
+
+
 def _has_account(h: object) -> bool:
     from trading import queries
 
@@ -87,7 +160,13 @@ def _has_account(h: object) -> bool:
 
 
 def start_worker(var_dir: Path, redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "VAR_DIR": str(var_dir), "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "VAR_DIR": str(var_dir),
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "MARKET_CLOCK": f"fixed:{T0.isoformat()}",
+    }
     code = "from trading.cli import main; main(['worker'])"
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -7,7 +7,7 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,12 +18,14 @@ from shared.bus.idempotent import apply_batch_once, apply_batch_once_with
 from shared.bus.tables import outbox
 from shared.clock import FixedClock
 from shared.events import AccountOpened, PriceTick, decode, make_event
+from shared.testing.identity import SignedIdentityFromKey
 from shared.testing.processes import free_port, wait_for_port
 from sqlalchemy import select
 from trading import handlers, queries
 from trading.adapters.market_data import StaticDirectory, SymbolDirectory
 from trading.api.schemas import OrderIn
 from trading.bootstrap import Container, bootstrap
+from trading.domain.commands import SubmitOrder
 from trading.domain.orders import Order
 from trading.settings import TradingSettings
 from trading.worker import account_effect, tick_effect
@@ -52,7 +54,7 @@ class Harness:
         apply_batch_once(self.container.engine, "trading:accounts.events", account_effect, [event])
 
     def submit(self, account_id: str = "alice", **fields: Any) -> Order:
-        return handlers.submit_order(self.deps, account_id, OrderIn(**fields).to_request())
+        return handlers.handle(SubmitOrder(account_id, OrderIn(**fields).to_request()), self.deps)
 
     def tick(self, symbol: str, price: str, *, after: timedelta = timedelta(seconds=1)) -> None:
         self.clock.set(self.clock.now() + after)
@@ -102,29 +104,12 @@ def harness(
         container.engine.dispose()
 
 
-class IdentityFromKey:
-    """Test-only stand-in for nginx + gateway: the APCA key id becomes the caller's id."""
-
-    def __init__(self, app: Any, scopes: str = "read,trade") -> None:
-        self.app = app
-        self.scopes = scopes.encode()
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = [(k, v) for k, v in scope["headers"] if not k.startswith(b"x-user")]
-            key = dict(headers).get(b"apca-api-key-id")
-            if key:
-                headers += [(b"x-user-id", key), (b"x-scopes", self.scopes), (b"x-key-id", key)]
-            scope = {**scope, "headers": headers}
-        await self.app(scope, receive, send)
-
-
 @contextlib.contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Run the ASGI app under uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        IdentityFromKey(app), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        SignedIdentityFromKey(app), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -141,3 +126,22 @@ def serve(app: Any) -> Iterator[str]:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def cash_after(deposits: Decimal, executed: Sequence[Any]) -> Decimal:
+    """The cash a ledger must hold after these fills (rows of the fills table)."""
+    cash = deposits
+    for fill in executed:
+        gross = fill.qty * fill.price
+        cash += (-gross if fill.side == "buy" else gross) - fill.fee
+    return cash
+
+
+def held_after(executed: Sequence[Any]) -> dict[str, Decimal]:
+    """The shares per symbol these fills leave (symbols left flat omitted)."""
+    held: dict[str, Decimal] = {}
+    for fill in executed:
+        held[fill.symbol] = held.get(fill.symbol, Decimal(0)) + (
+            fill.qty if fill.side == "buy" else -fill.qty
+        )
+    return {symbol: qty for symbol, qty in held.items() if qty}

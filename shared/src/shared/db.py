@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
@@ -15,6 +17,30 @@ READONLY = "platform_readonly"
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def private_file(path: Path, *, create: bool = True) -> Path:
+    """Make a database file readable by its owner only (0600, its folder 0700 when we make it).
+
+    SQLite gives its ``-wal`` and ``-shm`` files the main file's mode, so creating the main
+    file first is enough; an existing file is tightened too."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if create:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    with contextlib.suppress(FileNotFoundError):
+        path.chmod(0o600)
+    for suffix in ("-wal", "-shm", ".wal"):
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).chmod(0o600)
+    return path
+
+
+def keep_new_files_private() -> None:
+    """From now on this process creates files 0600 and folders 0700 (umask 077): the files
+    a database makes later, which ``private_file`` cannot tighten in advance (DuckDB's
+    ``.wal`` comes and goes with checkpoints), and a service's other files (workbooks)."""
+    os.umask(0o077)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -28,6 +54,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True)
+    if (path := _sqlite_path(url)) is not None:
+        private_file(path)
     engine = create_engine(
         url,
         echo=echo,
@@ -35,6 +63,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
     _configure_sqlite(engine)
     return engine
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database.startswith(":memory:") or "mode=memory" in url:
+        return None
+    return Path(database)
 
 
 def postgres_url(url: str) -> str:

@@ -9,9 +9,13 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("shared.errors")
+# Alpaca's codes for a body that is not JSON and for a field that fails validation.
+MALFORMED_BODY = 40010000
+VALIDATION_ERROR = 40010001
 
 
 class ORJSONResponse(JSONResponse):
@@ -19,6 +23,26 @@ class ORJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class ErrorBody(BaseModel):
+    """Every error the platform answers."""
+
+    code: int
+    message: str
+
+
+REASONS = {
+    400: "Malformed request",
+    403: "Refused for this account (for example insufficient buying power or qty)",
+    404: "No such object or no data for the request",
+    409: "Conflicts with what exists",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route answers besides 422."""
+    return {s: {"model": ErrorBody, "description": REASONS.get(s, "Error")} for s in statuses}
 
 
 class ApiError(Exception):
@@ -52,11 +76,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
-        return error_response(422, _describe_validation(exc))
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            # Alpaca's answer to a body that is not JSON: 400, code 40010000.
+            return error_response(400, "request body format is invalid", MALFORMED_BODY)
+        return error_response(422, _describe_validation(exc), VALIDATION_ERROR)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+        answer = error_response(exc.status_code, str(exc.detail))
+        answer.headers.update(exc.headers or {})  # a 405 keeps its Allow header
+        return answer
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:

@@ -66,6 +66,9 @@ class BarsIngested(EventPayload):
     rows: int
     securities: int
     sessions: int
+    # Rows on weekends and holidays the producer dropped before storing (its count, since
+    # a consumer never sees them); 0 from producers that do not say.
+    non_session_rows: int = 0
 
 
 class IndexBuilt(EventPayload):
@@ -89,6 +92,9 @@ class _OrderEvent(EventPayload):
     side: Literal["buy", "sell"]
     status: str
     sequence: int = Field(ge=0, description="per-account sequence, for ordering checks")
+    # The order as GET /v2/orders/{id} returns it right after this event (Alpaca's order
+    # object, legs included): what trade_updates sends, so stream and REST never disagree.
+    order: dict[str, Any] | None = None
 
 
 class OrderAccepted(_OrderEvent):
@@ -113,6 +119,8 @@ class OrderFilled(_OrderEvent):
     fee: Amount = Decimal("0")
     cum_qty: Amount
     leaves_qty: Amount
+    # The account's position in the symbol after this fill (trade_updates' position_qty).
+    position_qty: Amount | None = None
 
 
 class OrderCanceled(_OrderEvent):

@@ -286,7 +286,27 @@ def register_bus_metrics(
     collector = BusCollector(redis, pairs, outbox)
     add_collector(app, "bus", collector)
     on_scrape(app, "bus", collector.refresh)
+    app.state.bus = collector  # /readyz reports the same consumer lag
     return collector
+
+
+def consumer_lag_report(snapshot: BusSnapshot) -> dict[str, Any]:
+    """What /readyz shows of the bus: per consumer group, entries not yet delivered (``lag``),
+    the age gap behind the stream's newest entry (``lag_seconds``) and entries delivered but
+    not acknowledged (``pending``); plus the outbox rows not yet published."""
+    return {
+        "consumers": [
+            {
+                "stream": state.stream,
+                "group": state.group,
+                "lag": state.lag,
+                "lag_seconds": state.lag_seconds,
+                "pending": state.pending,
+            }
+            for state in snapshot.groups
+        ],
+        "outbox_backlog": snapshot.outbox_backlog,
+    }
 
 
 def register_collector(

@@ -6,6 +6,7 @@ from typing import Any
 
 import uvicorn
 
+from shared.db import keep_new_files_private
 from shared.heap import keep_full_collections_short
 from shared.logs import configure_logging
 from shared.settings import ServiceName, ServiceSettings
@@ -15,9 +16,10 @@ def serve_app(
     factory: str, settings: ServiceSettings, service: ServiceName, **uvicorn_options: Any
 ) -> None:
     """uvicorn on the service's internal address, with JSON logs and no access log, and
-    short full garbage collections (see shared.heap)."""
+    short full garbage collections (see shared.heap); the files it creates are private."""
     configure_logging(service.value, settings.log_level)
     keep_full_collections_short()
+    keep_new_files_private()
     uvicorn.run(
         factory,
         factory=True,

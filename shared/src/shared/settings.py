@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, parse_clock_spec
 
 
 class SettingsError(RuntimeError):
@@ -44,6 +47,28 @@ PORT_OFFSETS: dict[ServiceName, int] = {
 REDIS_PORT_OFFSET = 9
 
 
+DOCKER_SECRET_IDENTITY_KEY = Path("/run/secrets/identity_signing_key")
+MIN_IDENTITY_KEY_BYTES = 32
+
+
+def generated_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (0600, folder 0700), made once by whichever process
+    comes first: written aside, then linked into place, so no reader sees a partial file."""
+    if not path.is_file():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process won the race: use its secret
+        finally:
+            aside.unlink()
+    return path.read_text()
+
+
 def service_port(gateway_port: int, service: ServiceName) -> int:
     return gateway_port + PORT_OFFSETS[service]
 
@@ -66,6 +91,28 @@ class ServiceSettings(BaseSettings):
     portfolio_url: str = ""
     export_url: str = ""
     gateway_url: str = ""
+    # The keys that sign identities between services (shared.identity), newest first:
+    # IDENTITY_SIGNING_KEY, else the file IDENTITY_SIGNING_KEY_FILE names, else the Docker
+    # secret, else one generated once into $VAR_DIR/secrets (0600) for the native stack.
+    identity_signing_key: SecretStr | None = None
+    identity_signing_key_file: Path | None = None
+    identity_token_ttl_seconds: int = Field(default=15, ge=2, le=300)
+    # The market clock every time-aware service reads (shared.clock.parse_clock_spec):
+    # wall, fixed:<time> or accelerated:<start>*<factor>[@<wall anchor>].
+    market_clock: str = "wall"
+    # Which hours the market keeps (shared.market_sessions): xnys (the XNYS calendar with
+    # pre- and post-market) or always (never closed: tests and demos that ignore hours).
+    market_sessions: Literal["xnys", "always"] = "xnys"
+
+    @field_validator("market_clock")
+    @classmethod
+    def _known_clock(cls, value: str) -> str:
+        parse_clock_spec(value)  # fails fast with the accepted forms
+        return value
+
+    def clock(self) -> Clock:
+        """A new clock of MARKET_CLOCK's kind (build it once, in the bootstrap)."""
+        return parse_clock_spec(self.market_clock)
 
     @model_validator(mode="after")
     def _redis_url_default(self) -> ServiceSettings:
@@ -81,9 +128,30 @@ class ServiceSettings(BaseSettings):
         configured: str = getattr(self, f"{service.value.replace('-', '_')}_url")
         return configured.rstrip("/") or f"http://127.0.0.1:{self.port_of(service)}"
 
+    def identity_keys(self) -> list[bytes]:
+        """The identity signing keys, newest first (see the fields above)."""
+        raw = ""
+        if self.identity_signing_key is not None:
+            raw = self.identity_signing_key.get_secret_value()
+        for path in (self.identity_signing_key_file, DOCKER_SECRET_IDENTITY_KEY):
+            if not raw and path is not None and path.is_file():
+                raw = path.read_text()
+        if not raw.strip():
+            raw = generated_secret(self.var_dir / "secrets" / "identity_signing_key")
+        keys = [k.strip().encode() for k in raw.replace(",", "\n").splitlines() if k.strip()]
+        if short := [k for k in keys if len(k) < MIN_IDENTITY_KEY_BYTES]:
+            raise SettingsError(
+                f"IDENTITY_SIGNING_KEY: {len(short)} key(s) shorter than "
+                f"{MIN_IDENTITY_KEY_BYTES} bytes"
+            )
+        return keys
+
     def data_dir(self, service: ServiceName) -> Path:
+        """The service's own folder, readable by this user only (0700, as is ``data/``)."""
         path = self.var_dir / "data" / service.value
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for folder in (path.parent, path):
+            folder.chmod(0o700)
         return path
 
 

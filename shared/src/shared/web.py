@@ -21,8 +21,9 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import ORJSONResponse, install_error_handlers
+from shared.identity import IdentitySigner
 from shared.logs import CORRELATION_HEADER, correlation_id
-from shared.metrics import ScrapeHook, run_scrape_hooks
+from shared.metrics import BusCollector, ScrapeHook, consumer_lag_report, run_scrape_hooks
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -103,12 +104,14 @@ def create_service_app(
     lifespan: Lifespan,
     readiness: Callable[[FastAPI], list[ReadinessCheck]],
     inner_middleware: Sequence[Middleware] = (),
+    identity: IdentitySigner | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions; routers are added by the caller.
 
     ``inner_middleware`` runs inside the correlation and metrics middleware (a cache fast
-    path that answers before the framework is then still logged and counted)."""
+    path that answers before the framework is then still logged and counted). ``identity``
+    verifies the signed caller of every private route; without it they all answer 401."""
     metrics = HttpMetrics()
     app = FastAPI(
         title=title,
@@ -118,6 +121,7 @@ def create_service_app(
         **fastapi_kwargs,
     )
     app.state.metrics = metrics
+    app.state.identity = identity
     install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
@@ -132,8 +136,16 @@ def create_service_app(
                 await check()
             except Exception as exc:  # a readiness probe reports, it never raises
                 failures[getattr(check, "__name__", "check")] = str(exc) or type(exc).__name__
+        body: dict[str, Any] = {"ready": not failures, "failures": failures}
+        bus = getattr(app.state, "bus", None)
+        if isinstance(bus, BusCollector):
+            try:
+                await bus.refresh()
+                body["bus"] = consumer_lag_report(bus.snapshot)
+            except Exception as exc:  # lag is reported, it never makes the probe fail
+                body["bus"] = {"error": str(exc) or type(exc).__name__}
         status = 503 if failures else 200
-        return ORJSONResponse({"ready": not failures, "failures": failures}, status_code=status)
+        return ORJSONResponse(body, status_code=status)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from shared.bus import SqlOutboxStore
 from shared.clock import Clock
+from shared.identity import identity_signer
 from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
@@ -45,7 +46,9 @@ def create_app(settings: ExportSettings | None = None, *, clock: Clock | None = 
 
         return [database, redis]
 
-    app = create_service_app(title="Export", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(
+        identity=identity_signer(settings), title="Export", lifespan=lifespan, readiness=readiness
+    )
     install_export_errors(app)
     app.include_router(router)
     return app

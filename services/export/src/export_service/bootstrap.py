@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from shared.bus import OutboxRelay, SqlOutboxStore, create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
+from shared.identity import ServiceAuth, identity_signer
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
@@ -52,7 +53,10 @@ def bootstrap(settings: ExportSettings, *, clock: Clock | None = None) -> Contai
     engine = make_engine(sqlite_url(settings.database_file()))
     create_bus_tables(engine)
     create_job_tables(engine)
-    http = httpx.Client(timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0))
+    http = httpx.Client(
+        timeout=httpx.Timeout(settings.upstream_timeout_seconds, connect=5.0),
+        auth=ServiceAuth(identity_signer(settings), ServiceName.EXPORT.value),
+    )
     services = ExportServices(
         store=SqlExportJobStore(engine),
         index=IndexClient(http, settings.url_of(ServiceName.INDEX)),

@@ -16,6 +16,7 @@ from export_service.domain.errors import ExportError, InconsistentSnapshot
 from export_service.domain.index_workbook import write_index_workbook
 from export_service.domain.jobs import ExportJob, JobStatus, Stage, progress_of
 from export_service.domain.model import (
+    BenchmarkComparison,
     BuildInfo,
     ChangeRow,
     CompositionRow,
@@ -30,6 +31,8 @@ from export_service.services import ExportServices
 logger = logging.getLogger("export.production")
 PRODUCER = "export"
 CONSTITUENTS = 100
+# Shown on the Summary and in the level chart when market-data holds their closes.
+BENCHMARKS = ("RSP", "EQWL", "SPY", "OEF")
 DATA_SOURCES = (
     "Index service build (equal-weight top-100 engine)",
     "Market data ingested by the market-data service (see GET /ingestion-runs)",
@@ -68,6 +71,9 @@ def produce_index_file(
         index.download_compositions(job.start_date, job.end_date, parquet)
         compositions = composition_rows(parquet)
         expected += build.sessions * CONSTITUENTS
+    benchmarks: tuple[BenchmarkComparison, ...] = ()
+    if Section.PERFORMANCE in job.sections:
+        benchmarks = tuple(index.benchmarks(job.start_date, job.end_date, BENCHMARKS))
     data = IndexWorkbookData(
         build=build,
         requested_start=job.start_date,
@@ -78,6 +84,7 @@ def produce_index_file(
         changes=changes,
         compositions=compositions,
         data_sources=DATA_SOURCES,
+        benchmarks=benchmarks,
     )
 
     def on_progress(rows: int) -> None:

@@ -29,5 +29,6 @@ class ExportSettings(ServiceSettings):
 
     def files_dir(self) -> Path:
         path = self.data_dir(self.service) / "files"
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # workbooks hold trading reports: this user only, like the database
         return path

@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from shared.bus import SqlOutboxStore
+from shared.identity import identity_signer
 from shared.metrics import register_bus_metrics, register_collector
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
-from gateway.api import admin, docs, streams
+from gateway.api import admin, docs, platform_ready, streams
 from gateway.api.auth import AuthCheckFastPath
 from gateway.background import start_background, stop_background
 from gateway.bootstrap import Container, bootstrap
@@ -51,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return [database, redis]
 
     app = create_service_app(
+        identity=identity_signer(settings),
         title="Gateway edge",
         lifespan=lifespan,
         readiness=readiness,
@@ -58,7 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    for router in (admin.router, docs.router, streams.router):
+    for router in (admin.router, docs.router, platform_ready.router, streams.router):
         app.include_router(router)
     app.add_middleware(AuthCheckFastPath)
     return app

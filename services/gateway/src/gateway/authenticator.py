@@ -62,6 +62,11 @@ class Authenticator:
             raise KeyRejected(entry.reason)
         return entry.identity
 
+    def known_good(self, credentials: Credentials) -> bool:
+        """True when these credentials verified within the cache's lifetime."""
+        entry = self._cache.get(self._cache_key(credentials))
+        return entry is not None and entry.identity is not None and entry.expires > self.monotonic()
+
     async def _verify(self, credentials: Credentials, now: float) -> _Entry:
         stored = await asyncio.to_thread(store.find_key, self.engine, credentials.key_id)
         try:

@@ -9,11 +9,13 @@ from redis.asyncio import Redis
 from shared.bus import OutboxRelay, SqlOutboxStore, create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
+from shared.identity import IdentitySigner, identity_signer
 from shared.redis_conn import make_redis
 from sqlalchemy.engine import Engine
 
 from gateway.adapters.store import create_tables
 from gateway.authenticator import Authenticator
+from gateway.domain.throttle import FailureBudget
 from gateway.settings import GatewaySettings
 from gateway.streaming.hub import Hub
 from gateway.streaming.sessions import SessionDeps
@@ -28,6 +30,8 @@ class Container:
     clock: Clock
     pepper: bytes
     authenticator: Authenticator
+    identity: IdentitySigner
+    failures: FailureBudget
     hub: Hub
     http: httpx.AsyncClient
     openapi_cache: dict[str, object] = field(default_factory=dict)
@@ -69,6 +73,8 @@ def bootstrap(settings: GatewaySettings, clock: Clock | None = None) -> Containe
         clock=clock,
         pepper=pepper,
         authenticator=Authenticator(engine, pepper, clock, settings.auth_cache_ttl_seconds),
+        identity=identity_signer(settings),
+        failures=FailureBudget(settings.auth_failures_per_addr, settings.auth_failures_burst),
         hub=Hub(),
         http=httpx.AsyncClient(timeout=httpx.Timeout(3.0)),
     )

@@ -45,6 +45,14 @@ class GatewaySettings(ServiceSettings):
     nginx_rate_per_addr: int = Field(default=100, ge=1, description="requests/s per client")
     nginx_burst_per_addr: int = Field(default=200, ge=0)
     nginx_max_body: str = "1m"
+    nginx_header_buffer: str = Field(default="8k", pattern=r"^[0-9]+[km]?$")
+    nginx_sockets_per_addr: int = Field(
+        default=64, ge=1, description="open /ws and /stream sockets per client address"
+    )
+    # Failed authentications the edge accepts per client address before it refuses that
+    # address's requests without checking them (a token bucket: rate per second, burst).
+    auth_failures_per_addr: float = Field(default=20.0, gt=0)
+    auth_failures_burst: int = Field(default=200, ge=1)
     nginx_worker_processes: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     # Seconds nginx keeps a successful auth_request answer (keyed by the credentials and the
     # scope the request needs). A revoked key may pass for less than this + 1 s (nginx counts
@@ -53,13 +61,33 @@ class GatewaySettings(ServiceSettings):
     # Where that cache lives: default a 0700 directory on tmpfs (/dev/shm) when there is one,
     # since nginx writes the cache key (which holds the secret) into each entry's file.
     nginx_auth_cache_dir: Path | None = None
+    # The dashboard's build output (web/ built by `npm run build`), served by nginx at /.
+    dashboard_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _token_outlives_the_auth_cache(self) -> GatewaySettings:
+        # nginx serves a cached auth answer, token included, for NGINX_AUTH_CACHE_SECONDS.
+        if self.identity_token_ttl_seconds < self.nginx_auth_cache_seconds + 2:
+            raise ValueError(
+                "IDENTITY_TOKEN_TTL_SECONDS must be at least NGINX_AUTH_CACHE_SECONDS + 2"
+            )
+        return self
 
     @model_validator(mode="after")
     def _pepper_is_safe(self) -> GatewaySettings:
-        if self.environment is Environment.PRODUCTION and self._configured_pepper() is None:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        configured = self._configured_pepper()
+        if configured is None:
             raise ValueError(
                 "GATEWAY_KEY_PEPPER (or GATEWAY_KEY_PEPPER_FILE / a Docker secret) "
                 "is required in production"
+            )
+        # HMAC pads a short key with NUL bytes: "pepper\0" is the same key as "pepper".
+        if configured.rstrip(b"\0") == DEVELOPMENT_PEPPER.encode():
+            raise ValueError(
+                "GATEWAY_KEY_PEPPER is the published development pepper: "
+                "production needs a secret of its own"
             )
         return self
 
@@ -78,6 +106,11 @@ class GatewaySettings(ServiceSettings):
             return configured
         logger.warning("GATEWAY_KEY_PEPPER is not set: using the development default")
         return DEVELOPMENT_PEPPER.encode()
+
+    def dashboard_root(self) -> Path:
+        if self.dashboard_dir is not None:
+            return self.dashboard_dir
+        return Path(__file__).resolve().parents[4] / "web" / "dist"
 
     def tls_port(self) -> int:
         return self.gateway_tls_port or self.gateway_port + 10

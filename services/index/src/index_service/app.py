@@ -15,6 +15,7 @@ from shared.cache import CachedBytes
 from shared.cache_fast_path import CacheHitFastPath
 from shared.errors import ORJSONResponse, error_response
 from shared.events import Streams
+from shared.identity import identity_signer
 from shared.metrics import cache_observer, register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
@@ -63,7 +64,11 @@ def create_app(
 
     fast_path = Middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
     app = create_service_app(
-        title="Index", lifespan=lifespan, readiness=readiness, inner_middleware=[fast_path]
+        identity=identity_signer(settings),
+        title="Index",
+        lifespan=lifespan,
+        readiness=readiness,
+        inner_middleware=[fast_path],
     )
 
     @app.exception_handler(NoData)

@@ -15,6 +15,7 @@ from shared.bus import ConsumerConfig, OutboxRelay, StreamConsumer
 from shared.cache import ResponseCache
 from shared.clock import Clock, SystemClock
 from shared.events import Envelope, Streams
+from shared.identity import ServiceAuth, identity_signer
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 
@@ -97,6 +98,7 @@ def bootstrap(
         settings.url_of(ServiceName.MARKET_DATA),
         timeout_s=settings.market_data_timeout_s,
         transport=market_data_transport,
+        auth=ServiceAuth(identity_signer(settings), ServiceName.INDEX.value),
     )
     deps = IndexDeps(
         store=store,

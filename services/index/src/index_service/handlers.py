@@ -1,7 +1,9 @@
 """Handlers: the routers and the stream consumer call these plain functions.
 
 Builds run in a worker thread (DuckDB releases the GIL) under the store's write lock; reads
-keep going on their own cursors. Identical concurrent builds share one computation.
+keep going on their own cursors. Identical concurrent builds share one computation. A read is
+answered from the build of exactly its sessions (DESIGN.md: levels rebased to the base level on
+the range's first session), so what it answers never depends on what was built before.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ async def build_index(command: BuildIndex, deps: IndexDeps) -> tuple[Build, bool
     return await _build_once(first, last, command.params, deps, on_demand=False)
 
 
-async def build_covering(first: date, last: date, deps: IndexDeps) -> Build:
-    """The build that answers reads of [first, last]: the newest covering one, or a new one."""
+async def build_exact(first: date, last: date, deps: IndexDeps) -> Build:
+    """The build that answers reads of the sessions [first, last]: the stored build of exactly
+    those sessions (this data version, default parameters), or a new one made on demand."""
     build, _ = await _build_once(first, last, deps.params, deps, on_demand=True)
     return build
 
@@ -52,9 +55,7 @@ async def build_covering(first: date, last: date, deps: IndexDeps) -> Build:
 async def _build_once(
     first: date, last: date, params: IndexParams, deps: IndexDeps, *, on_demand: bool
 ) -> tuple[Build, bool]:
-    existing = await asyncio.to_thread(
-        deps.store.find_build, first, last, params, exact=not on_demand
-    )
+    existing = await asyncio.to_thread(deps.store.find_build, first, last, params)
     if existing is not None:
         return existing, True
     key = (first, last, params, deps.store.versions.data)
@@ -99,7 +100,12 @@ async def handle_bars_ingested(envelope: Envelope, deps: IndexDeps) -> None:
         table,
         start=payload.start_date,
         end=payload.end_date,
-        source=Ingestion(event_id=event_id, run_id=payload.run_id, provider=payload.provider),
+        source=Ingestion(
+            event_id=event_id,
+            run_id=payload.run_id,
+            provider=payload.provider,
+            non_session_rows=payload.non_session_rows,
+        ),
     )
     if result is not None:
         logger.info(

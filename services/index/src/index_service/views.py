@@ -1,5 +1,9 @@
 """Read models: each view resolves the sessions, finds (or builds) the build that answers,
-and renders the response body once, as bytes, for the cache to keep."""
+and renders the response body once, as bytes, for the cache to keep.
+
+Every answer is a function of (data version, parameters, request) alone: a range read comes
+from the build of exactly the range's sessions, a one-date read from the build of all the
+data, whatever else was built before."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import pyarrow.parquet as pq
 
 from index_service.adapters import queries
 from index_service.domain.model import Build
-from index_service.handlers import IndexDeps, build_covering
+from index_service.handlers import IndexDeps, build_exact
 
 T = TypeVar("T")
 
@@ -32,7 +36,7 @@ async def _range_build(
     deps: IndexDeps, start: date | None, end: date | None
 ) -> tuple[date, date, Build]:
     first, last = await _read(deps, lambda cur: queries.resolve_range(cur, start, end))
-    return first, last, await build_covering(first, last, deps)
+    return first, last, await build_exact(first, last, deps)
 
 
 def _head(build: Build, first: date, last: date) -> dict[str, Any]:
@@ -52,7 +56,7 @@ async def performance(deps: IndexDeps, start: date | None, end: date | None) -> 
 
 async def composition(deps: IndexDeps, day: date) -> bytes:
     session = await _read(deps, lambda cur: queries.resolve_date(cur, day))
-    build = await build_covering_day(deps, session)
+    build = await build_of_all_data(deps)
 
     def work(cur: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], date | None]:
         return (
@@ -73,14 +77,11 @@ async def composition(deps: IndexDeps, day: date) -> bytes:
     )
 
 
-async def build_covering_day(deps: IndexDeps, session: date) -> Build:
-    """A date alone is answered from a build covering it, else from a build of all the data
-    (so that its notional values sit on the same base as every later date's)."""
-    existing = await asyncio.to_thread(deps.store.find_build, session, session, deps.params)
-    if existing is not None:
-        return existing
+async def build_of_all_data(deps: IndexDeps) -> Build:
+    """A date alone is answered from the build of every data session, so that its notional
+    values sit on the same base as every other date's."""
     first, last = await _read(deps, lambda cur: queries.resolve_range(cur, None, None))
-    return await build_covering(first, last, deps)
+    return await build_exact(first, last, deps)
 
 
 async def changes(deps: IndexDeps, start: date | None, end: date | None) -> bytes:

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from shared.bus import SqlOutboxStore
+from shared.identity import identity_signer
 from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
-from market_data.api import alpaca, internal, securities
+from market_data.api import alpaca, alpaca_latest, alpaca_ticks, assets, internal, securities
 from market_data.bootstrap import Container, bootstrap
 from market_data.settings import MarketDataSettings
 
@@ -41,8 +42,16 @@ def create_app(settings: MarketDataSettings | None = None) -> FastAPI:
 
         return [database, redis]
 
-    app = create_service_app(title="Market data", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(
+        identity=identity_signer(settings),
+        title="Market data",
+        lifespan=lifespan,
+        readiness=readiness,
+    )
     app.include_router(securities.router)
+    app.include_router(alpaca_latest.router)
     app.include_router(alpaca.router)
+    app.include_router(alpaca_ticks.router)
+    app.include_router(assets.router)
     app.include_router(internal.router)
     return app

@@ -59,6 +59,13 @@ def _ingest_arguments(ingest: argparse.ArgumentParser) -> None:
     ingest.add_argument("--symbols", nargs="+", default=[], help="limit to these tickers")
     ingest.add_argument("--seed", type=int, default=42, help="synthetic: random seed")
     ingest.add_argument("--securities", type=int, default=600, help="synthetic: universe size")
+    ingest.add_argument(
+        "--benchmarks",
+        nargs="+",
+        default=[],
+        help="load benchmark instruments only (never index-eligible): with --provider file the"
+        " SYMBOL.csv files (Date,Close) or folders of them, with --provider yahoo the symbols",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

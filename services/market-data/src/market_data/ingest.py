@@ -20,20 +20,24 @@ from shared.clock import Clock
 from shared.events import BarsIngested, make_event
 from sqlalchemy.engine import Engine
 
-from market_data.adapters.bar_store import COUNT_DAYS, BarStore, RunLedger
+from market_data.adapters.bar_store import COUNT_DAYS, BarStore
 from market_data.adapters.calendar import XnysCalendar
 from market_data.adapters.providers.base import InputError, Provider, ProviderChunk, Window
 from market_data.adapters.queries import driver
+from market_data.adapters.run_ledger import RunLedger
 from market_data.domain.bars import (
     Dropped,
     NormalizedBars,
+    day_date,
     day_numbers,
     iso_day,
     normalize_bars,
 )
 from market_data.domain.quality import QualityMonitor
+from market_data.domain.splits import SplitDetector
 
-PROVIDERS = ("synthetic", "file", "yahoo", "finnhub")
+SYNTHETIC = "synthetic"
+PROVIDERS = (SYNTHETIC, "file", "yahoo", "finnhub")
 DEFAULT_DAYS = {"synthetic": 90, "yahoo": 30, "finnhub": 30}
 PRODUCER = "market-data"
 logger = logging.getLogger("market_data.ingest")
@@ -67,6 +71,7 @@ class IngestSummary:
     quality: dict[str, Any] = field(default_factory=dict)
     published: bool = False
     seconds: float = 0.0
+    removed: dict[str, Any] | None = None  # the synthetic rows a real load replaced
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +131,12 @@ class IngestionJob:
     def run(self, provider: Provider, window: Window, run_fingerprint: str) -> IngestSummary:
         started = time.perf_counter()
         ledger, store = RunLedger(self.engine), BarStore(self.engine)
+        held = store.sources()
+        if provider.name == SYNTHETIC and held - {SYNTHETIC}:
+            raise InputError(
+                f"the store holds real data ({', '.join(sorted(held - {SYNTHETIC}))}); synthetic"
+                " data is only loaded into a store without real data"
+            )
         record = ledger.open_run(
             fingerprint=run_fingerprint,
             provider=provider.name,
@@ -139,9 +150,22 @@ class IngestionJob:
             record.resumed,
         )  # fmt: skip
         monitor, dropped = QualityMonitor(), Dropped()
+        splits = SplitDetector(detect=bool(getattr(provider, "detect_splits", False)))
         symbols: set[str] = set()
         days: set[int] = set()
-        total, done = provider.chunk_count(window), len(record.done_chunks)
+        total = provider.chunk_count(window)
+        done = len(record.done_chunks - {f"remove:{SYNTHETIC}"})
+        # Real data replaces synthetic data, never joins it: the same run deletes it first.
+        removal = (
+            store.remove_source(record.run_id, SYNTHETIC) if provider.name != SYNTHETIC else None
+        )
+        if removal is not None:
+            summary.removed = removal.as_dict()
+            logger.warning(
+                "removed %d synthetic rows (%d securities, %s..%s) before loading %s data",
+                removal.rows, removal.securities, summary.removed["start_date"],
+                summary.removed["end_date"], provider.name,
+            )  # fmt: skip
         # A large fresh load drops the per-security read index and rebuilds it once at the
         # end (also after a failure; after a kill, the next open_store rebuilds it).
         bulk = store.load_plan(day_numbers(window.sessions).tolist())
@@ -150,7 +174,7 @@ class IngestionJob:
         try:
             # Chunks are fetched, normalized and checked in a background thread, one chunk
             # ahead of the writes (SQLite releases the GIL while it steps).
-            prepared = self._prepared(provider, window, record.done_chunks, monitor)
+            prepared = self._prepared(provider, window, record.done_chunks, monitor, splits)
             with prefetched(prepared) as ready:
                 for chunk, normalized in ready:
                     rows = normalized.rows
@@ -183,21 +207,30 @@ class IngestionJob:
             symbols_count, sessions_count = len(symbols), len(days)
         summary.securities, summary.sessions = symbols_count, sessions_count
         summary.dropped = dropped.as_dict()
-        summary.quality = monitor.report()
+        summary.quality = {**monitor.report(), "splits": splits.findings.report()}
         if record.resumed:
             summary.quality["partial"] = (
                 "resumed run: findings cover the chunks loaded after resuming"
             )
+        if removal is not None:
+            summary.quality["synthetic_removed"] = summary.removed
         event = None
         if summary.rows_changed > 0:
+            # The announced range covers the removed rows too, so the index's copy replaces
+            # them with what is stored there now.
+            first, last = window.sessions[0].date(), window.sessions[-1].date()
+            if removal is not None:
+                first = min(first, day_date(removal.first_day))
+                last = max(last, day_date(removal.last_day))
             payload = BarsIngested(
                 run_id=str(record.run_id),
                 provider=provider.name,
-                start_date=window.sessions[0].date(),
-                end_date=window.sessions[-1].date(),
+                start_date=first,
+                end_date=last,
                 rows=summary.rows_stored,
                 securities=summary.securities,
                 sessions=summary.sessions,
+                non_session_rows=summary.dropped.get("non_session", 0),
             )
             event = make_event(payload, producer=PRODUCER, ts_event=self.clock.now())
             summary.published = True
@@ -215,10 +248,15 @@ class IngestionJob:
 
     @staticmethod
     def _prepared(
-        provider: Provider, window: Window, done: frozenset[str], monitor: QualityMonitor
+        provider: Provider,
+        window: Window,
+        done: frozenset[str],
+        monitor: QualityMonitor,
+        splits: SplitDetector,
     ) -> Iterator[tuple[ProviderChunk, NormalizedBars]]:
         for chunk in provider.chunks(window, done):
             normalized = normalize_bars(chunk.bars, window.sessions)
+            splits.observe(normalized.rows)  # detected splits go into the rows
             monitor.observe(normalized.rows)
             yield chunk, normalized
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from shared.clock import SystemClock
 
-from market_data.adapters.bar_store import IngestBusy
 from market_data.adapters.providers.base import InputError, ProviderError
 from market_data.adapters.providers.factory import build_provider
+from market_data.adapters.run_ledger import IngestBusy
 from market_data.bootstrap import open_store
 from market_data.ingest import (
     IngestCommand,
@@ -45,6 +45,10 @@ class Progress:
 
 
 def run_ingest_command(args: Any, settings: MarketDataSettings) -> int:
+    if getattr(args, "benchmarks", None):
+        from market_data.benchmark_cli import run_benchmark_ingest
+
+        return run_benchmark_ingest(args, settings)
     command = IngestCommand(
         provider=args.provider, start=args.start, end=args.end, days=args.days, path=args.path,
         symbols=tuple(s.upper() for s in args.symbols), seed=args.seed, securities=args.securities,
@@ -75,7 +79,16 @@ def run_ingest_command(args: Any, settings: MarketDataSettings) -> int:
 
 def print_summary(summary: IngestSummary) -> None:
     quality = summary.quality
+    removed = summary.removed
     lines = [
+        *(
+            [
+                f"  removed {removed['rows']} synthetic rows ({removed['securities']} securities,"
+                f" {removed['start_date']}..{removed['end_date']}): real data replaces them"
+            ]
+            if removed
+            else []
+        ),
         f"run {summary.run_id} ({summary.provider}) {summary.start}..{summary.end}"
         + (" [resumed]" if summary.resumed else ""),
         f"  rows received {summary.rows_received}, stored {summary.rows_stored},"

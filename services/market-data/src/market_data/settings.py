@@ -22,6 +22,9 @@ class MarketDataSettings(ServiceSettings):
     provider_max_attempts: int = Field(default=5, ge=1)
     synthetic_anchor: date = date(2010, 1, 4)
     ingest_chunk_sessions: int = Field(default=20, ge=1)
+    # The simulated and replayed feeds publish only within MARKET_SESSIONS' hours (pre-market
+    # to post-market close) unless this is set.
+    ticks_when_closed: bool = False
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "market-data.sqlite"

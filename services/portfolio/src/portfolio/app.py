@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from shared.bus import SqlOutboxStore
 from shared.events import Streams
+from shared.identity import identity_signer
 from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
@@ -51,7 +52,12 @@ def create_app(
 
         return [database, redis]
 
-    app = create_service_app(title="Portfolio", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(
+        identity=identity_signer(settings),
+        title="Portfolio",
+        lifespan=lifespan,
+        readiness=readiness,
+    )
     for router in (account.router, activities.router, reports.router, risk.router, webhooks.router):
         app.include_router(router)
     return app

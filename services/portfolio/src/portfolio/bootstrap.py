@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from shared.bus import create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine
+from shared.identity import identity_signer
 from shared.redis_conn import make_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
@@ -52,7 +53,8 @@ def bootstrap(
         engine=engine,
         redis=make_redis(settings.redis_url),
         http=http,
-        trading=trading or HttpTrading(settings.url_of(ServiceName.TRADING), http),
+        trading=trading
+        or HttpTrading(settings.url_of(ServiceName.TRADING), http, identity_signer(settings)),
         box=SecretBox(keys),
-        clock=clock or SystemClock(),
+        clock=clock or settings.clock(),
     )

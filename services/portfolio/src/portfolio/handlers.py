@@ -73,7 +73,16 @@ class LedgerBatch:
         return row
 
 
-def on_account_opened(batch: LedgerBatch, envelope: Envelope, event: AccountOpened) -> None:
+@dataclass(frozen=True)
+class Applying:
+    """What an event's handler gets: the batch being applied and the event's envelope."""
+
+    batch: LedgerBatch
+    envelope: Envelope
+
+
+def on_account_opened(event: AccountOpened, deps: Applying) -> None:
+    batch, envelope = deps.batch, deps.envelope
     account = batch.account(event.account_id, envelope.ts_event)
     account.user_name = event.user_name
     account.cash += event.cash
@@ -93,7 +102,8 @@ def on_account_opened(batch: LedgerBatch, envelope: Envelope, event: AccountOpen
     )
 
 
-def on_order_filled(batch: LedgerBatch, envelope: Envelope, event: OrderFilled) -> None:
+def on_order_filled(event: OrderFilled, deps: Applying) -> None:
+    batch, envelope = deps.batch, deps.envelope
     account = batch.account(event.account_id, envelope.ts_event)
     account.last_sequence = _checked_sequence(account, event.sequence)
     fill = Fill(event.symbol, event.side, event.fill_qty, event.fill_price, event.fee)
@@ -138,27 +148,33 @@ def _checked_sequence(account: AccountRow, seq: int) -> int:
     return max(seq, account.last_sequence)
 
 
-def on_order_accepted(batch: LedgerBatch, envelope: Envelope, event: OrderAccepted) -> None:
-    batch.account(event.account_id, envelope.ts_event, changes=False)
+def on_order_accepted(event: OrderAccepted, deps: Applying) -> None:
+    batch = deps.batch
+    batch.account(event.account_id, deps.envelope.ts_event, changes=False)
     batch.orders[(event.account_id, event.order_id)] = True
 
 
-def on_order_closed(batch: LedgerBatch, envelope: Envelope, event: EventPayload) -> None:
+def on_order_closed(event: EventPayload, deps: Applying) -> None:
     account_id = str(getattr(event, "account_id", ""))
-    batch.orders[(account_id, str(getattr(event, "order_id", "")))] = False
+    deps.batch.orders[(account_id, str(getattr(event, "order_id", "")))] = False
 
 
-Handler = Callable[[LedgerBatch, Envelope, EventPayload], None]
+Handler = Callable[[Any, Applying], None]
 
 HANDLERS: dict[type[EventPayload], Handler] = {
-    AccountOpened: on_account_opened,  # type: ignore[dict-item]
-    OrderFilled: on_order_filled,  # type: ignore[dict-item]
-    OrderAccepted: on_order_accepted,  # type: ignore[dict-item]
+    AccountOpened: on_account_opened,
+    OrderFilled: on_order_filled,
+    OrderAccepted: on_order_accepted,
     OrderCanceled: on_order_closed,
     OrderExpired: on_order_closed,
     OrderReplaced: on_order_closed,
     OrderRejected: on_order_closed,
 }
+
+
+def handle(message: EventPayload, deps: Applying) -> None:
+    """Run the handler registered for the event's type."""
+    HANDLERS[type(message)](message, deps)
 
 
 def apply_ledger_events(session: Session, envelopes: Sequence[Envelope]) -> LedgerChanges:
@@ -171,7 +187,7 @@ def apply_ledger_events(session: Session, envelopes: Sequence[Envelope]) -> Ledg
         store.load_accounts(session, account_ids), store.load_positions(session, pairs)
     )
     for envelope, payload in events:
-        HANDLERS[type(payload)](batch, envelope, payload)
+        handle(payload, Applying(batch, envelope))
     return _write(session, batch, [str(e.event_id) for e in envelopes])
 
 

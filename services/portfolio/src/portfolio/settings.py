@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from shared.db import sqlite_url
 from shared.settings import Environment, ServiceName, ServiceSettings
+
+from portfolio.adapters.secrets import is_development_key
 
 
 class PortfolioSettings(ServiceSettings):
@@ -39,6 +41,20 @@ class PortfolioSettings(ServiceSettings):
     inline_batch_max: int = Field(default=20, ge=0)
     # The worker checkpoints SQLite's WAL in the background this often (never on a commit).
     checkpoint_every_s: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_published_key_in_production(self) -> PortfolioSettings:
+        # The development key is derived from a phrase in the source: anyone can rebuild it.
+        raw = self.portfolio_fernet_keys
+        if not raw and self.portfolio_fernet_keys_file.is_file():
+            raw = self.portfolio_fernet_keys_file.read_text()
+        keys = [k.strip() for k in raw.replace("\n", ",").split(",") if k.strip()]
+        if self.environment is Environment.PRODUCTION and any(map(is_development_key, keys)):
+            raise ValueError(
+                "PORTFOLIO_FERNET_KEYS holds the published development key: "
+                "production needs a key of its own"
+            )
+        return self
 
     def database_file(self) -> Path:
         return self.database_path or self.data_dir(self.service) / "portfolio.sqlite"

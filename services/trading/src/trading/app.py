@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from shared.bus import SqlOutboxStore
 from shared.clock import Clock
-from shared.errors import ORJSONResponse, error_response
 from shared.events import Streams
+from shared.identity import identity_signer
 from shared.metrics import register_bus_metrics
 from shared.settings import load_settings
 from shared.web import ReadinessCheck, create_service_app
 
-from trading.adapters.market_data import MarketDataUnavailable, SymbolDirectory
+from trading.adapters.market_data import SymbolDirectory
 from trading.adapters.metrics import register_trading_metrics
-from trading.api import internal, orders
+from trading.api import configurations, internal, market_clock, orders, watchlists
+from trading.api.errors import install_trading_errors
 from trading.bootstrap import Container, bootstrap, strategy_services
-from trading.domain.orders import OrderRefused
 from trading.settings import TradingSettings
 from trading.strategies.api import router as strategies_router
 from trading.strategies.live import GROUP as STRATEGIES_GROUP
@@ -66,17 +66,16 @@ def create_app(
 
         return [database, redis]
 
-    app = create_service_app(title="Trading", lifespan=lifespan, readiness=readiness)
+    app = create_service_app(
+        identity=identity_signer(settings), title="Trading", lifespan=lifespan, readiness=readiness
+    )
 
-    @app.exception_handler(OrderRefused)
-    async def _refused(_: Request, exc: OrderRefused) -> ORJSONResponse:
-        return error_response(exc.status, exc.message)
-
-    @app.exception_handler(MarketDataUnavailable)
-    async def _no_market_data(_: Request, exc: MarketDataUnavailable) -> ORJSONResponse:
-        return error_response(503, f"cannot check the symbol now: {exc}")
+    install_trading_errors(app)
 
     app.include_router(orders.router)
+    app.include_router(market_clock.router)
+    app.include_router(configurations.router)
+    app.include_router(watchlists.router)
     app.include_router(internal.router)
     app.include_router(strategies_router)
     return app

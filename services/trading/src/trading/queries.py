@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from trading.adapters import repository as repo
 from trading.adapters.tables import orders
-from trading.api.schemas import plain
 from trading.domain.orders import Order, OrderNotFound, Side
+from trading.order_json import plain
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,6 @@ def account_ledger(engine: Engine, account_id: str) -> dict[str, object] | None:
         "buying_power": plain(account.buying_power),
         "deposits": plain(account.deposits),
         "fees_paid": plain(account.fees_paid),
-        "realized_pnl": plain(account.realized_pnl),
         "halted": account.halted,
         "sequence": account.sequence,
         "holdings": [
@@ -107,7 +106,6 @@ def account_ledger(engine: Engine, account_id: str) -> dict[str, object] | None:
                 "symbol": h.symbol,
                 "qty": plain(h.qty),
                 "reserved_qty": plain(h.reserved_qty),
-                "cost_basis": plain(h.cost_basis),
             }
             for h in held
             if h.qty != 0 or h.reserved_qty != 0

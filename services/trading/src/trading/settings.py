@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from shared.db import sqlite_url
@@ -24,6 +25,10 @@ class TradingSettings(ServiceSettings):
     slippage_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
     fee_per_share: Decimal = Field(default=Decimal("0"), ge=0, le=10)
     fee_bps: Decimal = Field(default=Decimal("0"), ge=0, le=1000)
+    # full: an order fills whole on the trade that reaches it (deterministic, the default);
+    # participation: one trade fills at most PARTICIPATION_RATE of its size, the rest works on.
+    fill_model: Literal["full", "participation"] = "full"
+    participation_rate: Decimal = Field(default=Decimal("0.1"), gt=0, le=1)
     # Buying power held for a market buy above the last price, for the move until the fill.
     market_buffer_bps: Decimal = Field(default=Decimal("0"), ge=0, le=5000)
     allow_short: bool = False

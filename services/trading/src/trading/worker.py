@@ -1,4 +1,4 @@
-"""The trading service's stream workers: the execution simulator fed by ``market.ticks``,
+"""The trading service's stream workers: the execution engine fed by ``market.ticks``,
 accounts and halts from their streams, day-order expiry and the outbox relay (``worker``);
 and the live strategy runner (``strategies``), in a process of its own."""
 
@@ -36,6 +36,7 @@ from shared import checkpoints
 from trading import handlers
 from trading.adapters.market_data import NoDirectory
 from trading.bootstrap import Container, bootstrap, strategy_services
+from trading.domain.commands import ExpireDueOrders
 from trading.settings import TradingSettings
 from trading.strategies.live import LiveRunner
 
@@ -44,10 +45,10 @@ GROUP = "trading"
 
 
 def tick_effect(container: Container) -> BatchEffect:
-    simulator = container.deps.simulator
+    execution = container.deps.execution
 
     def effect(session: Session, envelopes: Sequence[Envelope]) -> None:
-        handlers.apply_ticks(simulator, session, envelopes)
+        handlers.handle(handlers.ticks_of(envelopes), handlers.TickDeps(session, execution))
 
     return effect
 
@@ -55,13 +56,13 @@ def tick_effect(container: Container) -> BatchEffect:
 def account_effect(session: Session, envelope: Envelope) -> None:
     event = envelope.typed_payload()
     if isinstance(event, AccountOpened):
-        handlers.open_account(session, event, envelope.ts_event)
+        handlers.handle(event, handlers.InTransaction(session, envelope.ts_event))
 
 
 def halt_effect(session: Session, envelope: Envelope) -> None:
     event = envelope.typed_payload()
     if isinstance(event, TradingHalted):
-        handlers.set_halted(session, event)
+        handlers.handle(event, handlers.InTransaction(session, envelope.ts_event))
 
 
 def publishing(handler: BatchHandler, relay: OutboxRelay) -> BatchHandler:
@@ -149,7 +150,7 @@ def consumers(container: Container, relay: OutboxRelay) -> list[StreamConsumer]:
 async def expire_periodically(container: Container, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(handlers.expire_due_orders, container.deps)
+            await asyncio.to_thread(handlers.handle, ExpireDueOrders(), container.deps)
         except Exception:  # keep expiring on the next round; the error is logged
             logger.exception("expiring day orders failed")
         with contextlib.suppress(TimeoutError):
@@ -210,7 +211,7 @@ async def run_worker(
 
 async def run_strategies(settings: TradingSettings, stop: asyncio.Event) -> None:
     """The live strategy runner: bars from ticks, signals, orders. Its own process, so its
-    tick decoding and bar building never share a GIL with the execution simulator."""
+    tick decoding and bar building never share a GIL with the execution engine."""
     container = bootstrap(settings, symbols=NoDirectory())
     strategies = strategy_services(container)
     try:

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from shared.testing.identity import fixed_test_signer, signed_headers
 from shared.web import create_service_app
 from trading.strategies.api import router
 from trading.strategies.services import StrategyServices
 
-ALICE = {"X-User-Id": "alice", "X-Scopes": "read,trade"}
-BOB = {"X-User-Id": "bob", "X-Scopes": "read,trade"}
+SIGNER = fixed_test_signer()
+ALICE = signed_headers(SIGNER, "alice")
+BOB = signed_headers(SIGNER, "bob")
 VALID: dict[str, Any] = {
     "name": "golden cross",
     "parameters": {"kind": "sma_crossover", "fast": 5, "slow": 20},
@@ -36,7 +38,9 @@ def make_app(services: StrategyServices) -> FastAPI:
         yield
         await services.close()
 
-    app = create_service_app(title="strategies", lifespan=lifespan, readiness=lambda _: [])
+    app = create_service_app(
+        identity=SIGNER, title="strategies", lifespan=lifespan, readiness=lambda _: []
+    )
     app.include_router(router)
     return app
 
@@ -86,10 +90,10 @@ def test_a_created_strategy_is_listed_read_back_and_starts_inactive(client: Test
         ({"parameters": {"kind": "bollinger", "deviations": -1}}, "greater than 0"),
         ({"parameters": {"kind": "momentum"}}, "does not match any of the expected tags"),
         ({"symbols": ["ZZZZQ"]}, "unknown symbols: ZZZZQ"),
-        ({"symbols": ["not a ticker"]}, "not ticker symbols"),
+        ({"symbols": ["not a ticker"]}, "String should match pattern"),
         ({"symbols": []}, "at least 1 item"),
         ({"sizing": {"mode": "percent_equity", "value": "150"}}, "at most 100"),
-        ({"take_profit_pct": "0"}, "take_profit_pct must be between 0 and 100"),
+        ({"take_profit_pct": "0"}, "0 is out of range: percent"),
         ({"timeframe": "5Min"}, "timeframe"),
     ],
 )
@@ -124,7 +128,7 @@ def test_another_users_strategy_is_404_on_every_route(client: TestClient) -> Non
 
 def test_without_identity_it_is_401_and_without_trade_scope_403(client: TestClient) -> None:
     assert client.get("/strategies").status_code == 401
-    read_only = {"X-User-Id": "alice", "X-Scopes": "read"}
+    read_only = signed_headers(SIGNER, "alice", "read")
     assert client.post("/strategies", json=VALID, headers=read_only).status_code == 403
 
 

@@ -44,7 +44,7 @@ async def test_a_bracket_entry_and_its_exit_are_real_orders_of_the_trading_servi
     create_strategy_tables(container.engine)
     with container.engine.begin() as db:
         opened = AccountOpened(account_id=ACCOUNT, user_name=ACCOUNT, cash=Decimal(10_000))
-        trading_handlers.open_account(db, opened, START)
+        trading_handlers.handle(opened, trading_handlers.InTransaction(db, START))
     services = StrategyServices(
         engine=container.engine,
         gateway=TradingOrderGateway(container.deps),

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.backoff import TRANSIENT, Backoff
 from shared.bus.dlq import dead_letter_fields
 from shared.events import Envelope, MalformedEvent, Streams, decode
 
@@ -33,7 +32,6 @@ failed and is retried, then dead-lettered). Raising fails the whole batch as a t
 error (a database that is down): it is retried with backoff and never dead-lettered."""
 Entry = tuple[bytes, dict[bytes, bytes]]
 DeadEntry = tuple[bytes, dict[bytes, bytes], str]
-_TRANSIENT = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def per_event(handle: Callable[[Envelope], Awaitable[None]]) -> BatchHandler:
@@ -106,7 +104,7 @@ class StreamConsumer:
         await self._with_retries(self.ensure_group, stop)
         loop = asyncio.get_running_loop()
         next_claim = loop.time()
-        delay = 0.2
+        backoff = self._backoff()
         try:
             while not stop.is_set():
                 try:
@@ -114,15 +112,13 @@ class StreamConsumer:
                         await self.claim_stale()
                         next_claim = loop.time() + self.config.claim_every_s
                     await self.step()
-                    delay = 0.2
-                except _TRANSIENT as exc:
+                    backoff.succeeded()
+                except TRANSIENT as exc:
                     logger.warning("consumer %s lost Redis: %s", self.config.consumer, exc)
-                    await _sleep(stop, delay)
-                    delay = min(delay * 2, self.config.max_retry_delay_s)
+                    await backoff.wait(stop)
                 except RedisError:
                     logger.exception("consumer %s: unexpected Redis reply", self.config.consumer)
-                    await _sleep(stop, delay)
-                    delay = min(delay * 2, self.config.max_retry_delay_s)
+                    await backoff.wait(stop)
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await self.flush_acks()
@@ -315,18 +311,23 @@ class StreamConsumer:
             pipe.hdel(self._failures_key, *ids)
             await pipe.execute()
 
+    def _backoff(self) -> Backoff:
+        return Backoff(
+            initial=self.config.retry_delay_s,
+            ceiling=max(self.config.retry_delay_s, self.config.max_retry_delay_s),
+        )
+
     async def _with_retries(
         self, action: Callable[[], Awaitable[None]], stop: asyncio.Event
     ) -> None:
-        delay = 0.2
+        backoff = self._backoff()
         while not stop.is_set():
             try:
                 await action()
                 return
-            except _TRANSIENT as exc:
+            except TRANSIENT as exc:
                 logger.warning("waiting for Redis: %s", exc)
-                await _sleep(stop, delay)
-                delay = min(delay * 2, self.config.max_retry_delay_s)
+                await backoff.wait(stop)
 
 
 def _decode_all(entries: Sequence[Entry]) -> tuple[list[tuple[bytes, Envelope]], list[DeadEntry]]:
@@ -345,8 +346,3 @@ def _decode_all(entries: Sequence[Entry]) -> tuple[list[tuple[bytes, Envelope]],
         except Exception as exc:  # decoding is deterministic: retrying cannot help
             dead.append((entry_id, fields, f"malformed: {exc!r}"))
     return events, dead
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

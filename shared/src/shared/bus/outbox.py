@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from shared.backoff import Backoff
 from shared.bus.publisher import DEFAULT_MAXLEN
 from shared.bus.tables import bus_metadata, outbox
 from shared.db import readonly
@@ -174,27 +175,28 @@ class OutboxRelay:
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = self.idle_sleep
+        backoff = Backoff(initial=max(self.idle_sleep, 0.01), ceiling=5.0)
         last_prune = datetime.min.replace(tzinfo=UTC)
         while not stop.is_set():
+            pause = self.idle_sleep
             try:
                 sent = await self.publish_pending()
-                backoff = self.idle_sleep
+                backoff.succeeded()
             except RedisError as exc:
                 logger.warning("outbox relay cannot reach Redis: %s", exc)
-                sent, backoff = 0, min(backoff * 2, 5.0)
+                sent, pause = 0, backoff.failed()
             except Exception:
                 # The database failed (locked, disk full): rows stay unsent and are retried;
                 # a row published before the failure goes out again and is dropped downstream.
                 logger.exception("outbox relay cannot read or mark its outbox")
-                sent, backoff = 0, min(backoff * 2, 5.0)
+                sent, pause = 0, backoff.failed()
             now = datetime.now(UTC)
             if now - last_prune > timedelta(hours=1):
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.store.prune_sent_before, now - self.retention)
                 last_prune = now
             if sent < self.batch_size:
-                await self._sleep(stop, backoff)
+                await self._sleep(stop, pause)
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         self._wake.clear()

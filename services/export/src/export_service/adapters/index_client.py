@@ -13,7 +13,12 @@ import httpx
 
 from export_service.adapters.upstream import json_object, raise_for_answer
 from export_service.domain.errors import UpstreamFailed, UpstreamUnavailable
-from export_service.domain.model import BuildInfo, ChangeRow, PerformanceRow
+from export_service.domain.model import (
+    BenchmarkComparison,
+    BuildInfo,
+    ChangeRow,
+    PerformanceRow,
+)
 
 SERVICE = "index"
 
@@ -83,6 +88,20 @@ class IndexClient:
             ]
             return _snapshot(body), rows
 
+    def benchmarks(
+        self, start: date, end: date, symbols: tuple[str, ...]
+    ) -> list[BenchmarkComparison]:
+        """The index's benchmarks over the range; none when they were never ingested (404)."""
+        params = {**_range(start, end), "benchmarks": ",".join(symbols)}
+        with _reaching_index():
+            response = self.http.get(f"{self.base_url}/index-performance", params=params)
+        if response.status_code == 404:
+            return []
+        raise_for_answer(SERVICE, response)
+        body = json_object(SERVICE, response)
+        with _parsing("benchmarks"):
+            return [_benchmark(item) for item in body.get("benchmarks", []) if item["statistics"]]
+
     def changes(self, start: date, end: date) -> tuple[Snapshot, list[ChangeRow]]:
         body = self._get_json("/composition-changes", start, end)
         with _parsing("composition changes"):
@@ -115,6 +134,19 @@ class IndexClient:
             response = self.http.get(f"{self.base_url}{path}", params=_range(start, end))
         raise_for_answer(SERVICE, response)
         return json_object(SERVICE, response)
+
+
+def _benchmark(item: dict[str, Any]) -> BenchmarkComparison:
+    stats = item["statistics"]
+    return BenchmarkComparison(
+        symbol=str(item["symbol"]),
+        levels={date.fromisoformat(r["date"]): float(r["level"]) for r in item["rows"]},
+        correlation=stats["correlation"],
+        beta=stats["beta"],
+        tracking_error_annualized=stats["tracking_error_annualized"],
+        benchmark_return=float(stats["benchmark_return"]),
+        return_difference=float(stats["return_difference"]),
+    )
 
 
 def _snapshot(body: dict[str, Any]) -> Snapshot:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shared.days import IsoDay
 
 from export_service.domain.jobs import ExportJob
 from export_service.domain.model import ALL_SECTIONS, ExportKind, Section
@@ -16,8 +17,8 @@ class ExportRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ExportKind = ExportKind.INDEX
-    start_date: date
-    end_date: date
+    start_date: IsoDay
+    end_date: IsoDay
     sections: list[Section] | None = Field(
         default=None, description="index sheets after Summary; all when omitted"
     )

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from shared.errors import ORJSONResponse
+from shared.identity import IdentityDep
 
 from export_service.api.deps import OptionalCaller, RunnerDep, ServicesDep
 from export_service.api.models import ExportJobOut, ExportRequestIn
@@ -44,7 +45,11 @@ router = APIRouter(tags=["export"])
     response_model=None,
 )
 async def export_data(
-    body: ExportRequestIn, services: ServicesDep, runner: RunnerDep, caller: OptionalCaller
+    body: ExportRequestIn,
+    services: ServicesDep,
+    runner: RunnerDep,
+    caller: OptionalCaller,
+    identity: IdentityDep,
 ) -> FileResponse | ORJSONResponse:
     """Export a range of the index (or a trading report) as an .xlsx workbook."""
     command = RequestExport(
@@ -53,7 +58,7 @@ async def export_data(
         end_date=body.end_date,
         sections=body.chosen_sections(),
         caller_id=caller.user_id if caller else None,
-        caller_headers=caller.as_headers() if caller else {},
+        caller_headers=identity.headers_for(caller) if caller else {},
     )
     outcome = await asyncio.to_thread(request_export, command, services)
     if isinstance(outcome, ExportAccepted):

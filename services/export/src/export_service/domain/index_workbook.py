@@ -58,6 +58,7 @@ CHANGE_COLUMNS = [
     Column("Entered count", 14, INTEGER),
     Column("Exited count", 13, INTEGER),
 ]
+DECIMAL_4 = "0.0000"
 SUMMARY_COLUMNS = [Column("Item", 24), Column("Value", 70)]
 METHODOLOGY = (
     "Equal-weighted index of the 100 largest US stocks by market capitalization.",
@@ -131,6 +132,14 @@ def _summary_rows(data: IndexWorkbookData) -> list[tuple[str, Any, str | None]]:
         ("Change days", stats.change_days, INTEGER),
         ("Generated at (UTC)", naive_utc(data.generated_at), DATETIME_FORMAT),
     ]
+    for b in data.benchmarks:
+        rows += [
+            (f"{b.symbol}: correlation of daily returns", b.correlation, DECIMAL_4),
+            (f"{b.symbol}: beta", b.beta, DECIMAL_4),
+            (f"{b.symbol}: tracking error (annualized)", b.tracking_error_annualized, PERCENT),
+            (f"{b.symbol}: total return", b.benchmark_return, PERCENT),
+            (f"Index minus {b.symbol} return", b.return_difference, PERCENT),
+        ]
     rows += [("Methodology" if i == 0 else "", line, None) for i, line in enumerate(METHODOLOGY)]
     return rows
 
@@ -160,12 +169,32 @@ def _write_performance(
         sheet.write_row(row_index, 0, values)
     count = len(data.performance)
     finish_table(sheet, PERFORMANCE_COLUMNS, count)
+    if data.benchmarks:
+        _write_benchmarks(workbook, formats, dates, data)
     if count:
-        _insert_level_chart(workbook, sheet, count)
+        _insert_level_chart(workbook, sheet, count, data)
     return count
 
 
-def _insert_level_chart(workbook: Workbook, sheet: Worksheet, count: int) -> None:
+def _write_benchmarks(
+    workbook: Workbook, formats: FormatBook, dates: ExcelDates, data: IndexWorkbookData
+) -> None:
+    """Each benchmark rebased onto the index, one row per Performance row (blank where a
+    benchmark has no close), so the level chart can plot them against the same dates."""
+    columns = [PERFORMANCE_COLUMNS[0], *(Column(b.symbol, 12, DECIMAL_2) for b in data.benchmarks)]
+    sheet = add_table_sheet(workbook, formats, "Benchmarks", columns)
+    for row_index, row in enumerate(data.performance, start=1):
+        sheet.write_number(row_index, 0, dates.serial(row.date))
+        for column, benchmark in enumerate(data.benchmarks, start=1):
+            level = benchmark.levels.get(row.date)
+            if level is not None:
+                sheet.write_number(row_index, column, level)
+    finish_table(sheet, columns, len(data.performance))
+
+
+def _insert_level_chart(
+    workbook: Workbook, sheet: Worksheet, count: int, data: IndexWorkbookData
+) -> None:
     chart = workbook.add_chart({"type": "line"})
     assert chart is not None
     chart.add_series(
@@ -176,10 +205,20 @@ def _insert_level_chart(workbook: Workbook, sheet: Worksheet, count: int) -> Non
             "line": {"width": 1.5, "color": "#1F4E79"},
         }
     )
+    for column, benchmark in enumerate(data.benchmarks, start=1):
+        chart.add_series(
+            {
+                "name": f"{benchmark.symbol} (rebased)",
+                "categories": ["Performance", 1, 0, count, 0],
+                "values": ["Benchmarks", 1, column, count, column],
+                "line": {"width": 1.0},
+            }
+        )
+    chart.show_blanks_as("span")
     chart.set_title({"name": "Index level"})
     chart.set_x_axis({"date_axis": True, "num_format": "yyyy-mm-dd", "num_font": {"rotation": -45}})
     chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
-    chart.set_legend({"none": True})
+    chart.set_legend({"position": "bottom"} if data.benchmarks else {"none": True})
     chart.set_size({"width": 760, "height": 380})
     sheet.insert_chart("F2", chart)
 

@@ -60,6 +60,18 @@ class BuildInfo:
     sessions: int
 
 
+class BenchmarkComparison(NamedTuple):
+    """A benchmark rebased onto the index (levels by date) and its tracking statistics."""
+
+    symbol: str
+    levels: dict[date, float]
+    correlation: float | None
+    beta: float | None
+    tracking_error_annualized: float | None
+    benchmark_return: float
+    return_difference: float
+
+
 @dataclass(frozen=True)
 class IndexWorkbookData:
     """Everything the index workbook shows; compositions may be a one-pass stream."""
@@ -73,6 +85,7 @@ class IndexWorkbookData:
     changes: list[ChangeRow]
     compositions: Iterable[CompositionRow] = field(default_factory=tuple)
     data_sources: tuple[str, ...] = ()
+    benchmarks: tuple[BenchmarkComparison, ...] = ()
 
 
 def export_filename(kind: ExportKind, start: date, end: date) -> str:

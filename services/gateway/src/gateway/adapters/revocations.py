@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from shared.backoff import Backoff
 
 CHANNEL = "gateway.keys.revoked"
 logger = logging.getLogger("gateway.revocations")
@@ -32,11 +33,13 @@ async def listen_for_revocations(
     redis: Redis, on_revoked: Callable[[str | None], None], stop: asyncio.Event
 ) -> None:
     """Call ``on_revoked(key_id)`` for each announcement; ``None`` after a reconnect (flush all)."""
+    backoff = Backoff(initial=0.2, ceiling=5.0)
     while not stop.is_set():
         pubsub = redis.pubsub()
         try:
             await pubsub.subscribe(CHANNEL)
             on_revoked(None)  # anything missed while disconnected is covered by a full flush
+            backoff.succeeded()
             while not stop.is_set():
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is not None:
@@ -44,7 +47,7 @@ async def listen_for_revocations(
                     on_revoked(data.decode() if isinstance(data, bytes) else str(data))
         except (RedisError, OSError) as exc:
             logger.warning("revocation listener lost Redis: %s", exc)
-            await asyncio.sleep(1.0)
+            await backoff.wait(stop)
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from shared.errors import ApiError
-from shared.money import Amount
+from shared.errors import ApiError, documented
+from shared.money import Cash
 
 from gateway import handlers
 from gateway.adapters import store
@@ -24,13 +24,13 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 class UserCreate(BaseModel):
     name: str = Field(pattern=USER_NAME_PATTERN)
-    cash: Amount = Decimal("100000")
+    cash: Cash = Decimal("100000")
 
 
 class UserPublic(BaseModel):
     user_id: str
     name: str
-    cash: Amount
+    cash: Cash
     created_at: datetime
 
 
@@ -70,7 +70,7 @@ def key_public(row: store.KeyRow) -> KeyPublic:
     )
 
 
-@router.post("/users", status_code=201, response_model=UserPublic)
+@router.post("/users", status_code=201, response_model=UserPublic, responses=documented(409))
 async def create_user(body: UserCreate, _: AdminCaller, container: ContainerDep) -> UserPublic:
     """Open a user (and its trading account, through AccountOpened)."""
     command = handlers.CreateUser(body.name, body.cash)
@@ -95,7 +95,7 @@ async def list_users(_: AdminCaller, container: ContainerDep) -> list[UserPublic
     ]
 
 
-@router.post("/keys", status_code=201, response_model=KeyCreated)
+@router.post("/keys", status_code=201, response_model=KeyCreated, responses=documented(404))
 async def create_key(body: KeyCreate, _: AdminCaller, container: ContainerDep) -> KeyCreated:
     """Issue a key; the secret is in this response only."""
     command = handlers.CreateKey(body.user, frozenset(body.scopes), body.expires_at)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from shared.identity import KEY_HEADER, SCOPES_HEADER, USER_HEADER, USER_NAME_HEADER
+from shared.identity import REPEATED, Caller
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.bootstrap import Container
@@ -20,12 +20,11 @@ from gateway.domain.keys import (
     KeyRejected,
     MalformedCredentials,
     credentials_from_headers,
-    scopes_text,
 )
 
 CHECK_PATH = "/auth/check"
 MISSING = "authentication required: send APCA-API-KEY-ID and APCA-API-SECRET-KEY"
-REPEATED = "send each credential header once"
+THROTTLED = "too many failed authentications from this address: retry later"
 CREDENTIAL_HEADERS = (b"apca-api-key-id", b"apca-api-secret-key", b"authorization")
 Answer = tuple[int, list[tuple[bytes, bytes]]]
 
@@ -46,30 +45,42 @@ def _denied(status: int, message: str) -> tuple[int, list[tuple[bytes, bytes]], 
 async def evaluate(
     container: Container, headers: Mapping[str, str]
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """200 with the caller's identity headers, 401 without a valid key, 403 without the scope."""
+    """200 with the caller's signed identity, 401 without a valid key, 403 without the scope."""
+    address = headers.get("x-real-ip", "")
     try:
         credentials = credentials_from_headers(headers)
     except MalformedCredentials as exc:
+        container.failures.spend(address)
         return _denied(401, str(exc))
     if credentials is None:
         optional = headers.get("x-auth-mode", "") == "optional"
         return (200, [], b"") if optional else _denied(401, MISSING)
+    # An address out of failures gets no more checks, only its keys already known good.
+    if container.failures.exhausted(address) and not container.authenticator.known_good(
+        credentials
+    ):
+        # auth_request passes only 401 and 403 through; nginx turns this 403 into a 429.
+        status, extra, body = _denied(403, THROTTLED)
+        return status, [*extra, (b"x-auth-status", b"429")], body
     try:
         identity = await container.authenticator.authenticate(credentials)
     except KeyRejected as exc:
+        container.failures.spend(address)
         return _denied(401, str(exc))
     method = headers.get("x-original-method", "GET")
     path = headers.get("x-original-uri", "/").split("?", 1)[0]
     scope = required_scope(method, path)
     if not identity.has_scope(scope):
         return _denied(403, f"this key lacks the '{scope}' scope")
-    identity_headers = [
-        (USER_HEADER.lower().encode(), identity.user_id.encode()),
-        (USER_NAME_HEADER.lower().encode(), identity.user_name.encode()),
-        (KEY_HEADER.lower().encode(), identity.key_id.encode()),
-        (SCOPES_HEADER.lower().encode(), scopes_text(identity.scopes).encode()),
-    ]
-    return 200, identity_headers, b""
+    caller = Caller(
+        user_id=identity.user_id,
+        key_id=identity.key_id,
+        scopes=frozenset(str(s) for s in identity.scopes),
+        user_name=identity.user_name,
+        request_id=headers.get("x-request-id", ""),
+    )
+    # nginx hands this token to the service (X-Identity); services trust nothing else.
+    return 200, [(b"x-identity", container.identity.sign(caller).encode())], b""
 
 
 class AuthCheckFastPath:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from shared.identity import Caller, require_scope
+from shared.identity import AdminCaller
 
 from gateway.bootstrap import Container
 
@@ -16,4 +16,4 @@ async def _container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(_container)]
-AdminCaller = Annotated[Caller, require_scope("admin")]
+__all__ = ["AdminCaller", "ContainerDep"]

@@ -8,14 +8,15 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from shared.settings import ServiceName
 
 from gateway.api.deps import ContainerDep
+from gateway.api.docs_page import DOCS_HTML
 from gateway.bootstrap import Container
-from gateway.domain.openapi import merge_documents
+from gateway.domain.openapi import allowed_methods, merge_documents
 
 router = APIRouter(include_in_schema=False)
 logger = logging.getLogger("gateway.docs")
@@ -45,8 +46,6 @@ async def merged_document(app: FastAPI, container: Container) -> bytes:
     merged = merge_documents(documents, title="Market platform API", version="1.0")
     missing = [s.value for s, d in zip(UPSTREAMS, fetched, strict=True) if d is None]
     merged["info"]["x-missing-services"] = missing
-    import orjson
-
     body = orjson.dumps(merged)
     # A document with a service missing is cached briefly only, so it heals quickly.
     ttl = container.settings.openapi_cache_seconds if not missing else 1.0
@@ -59,6 +58,21 @@ async def openapi(request: Request, container: ContainerDep) -> Response:
     return Response(await merged_document(request.app, container), media_type="application/json")
 
 
+@router.get("/internal/allow")
+async def method_not_allowed(request: Request, container: ContainerDep) -> Response:
+    """nginx's own 405 (TRACE and the like never reach a service) with the ``Allow`` header
+    the merged document declares for the original path."""
+    path = request.headers.get("X-Original-URI", "").split("?", 1)[0]
+    document = orjson.loads(await merged_document(request.app, container))
+    return Response(
+        orjson.dumps({"code": 40_500_000, "message": "method not allowed"}),
+        status_code=405,
+        media_type="application/json",
+        headers={"Allow": ", ".join(allowed_methods(document, path))},
+    )
+
+
 @router.get("/docs")
 async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Market platform API")
+    """Swagger UI over the merged document, from the platform's own swagger-ui-dist."""
+    return HTMLResponse(DOCS_HTML)

@@ -14,6 +14,7 @@ ORDER_EVENTS = {
     "OrderRejected": "rejected",
 }
 ORDER_STATUS_AFTER = {
+    "accepted": "accepted",
     "new": "new",
     "fill": "filled",
     "partial_fill": "partially_filled",
@@ -65,6 +66,8 @@ def _is_zero(value: object) -> bool:
 
 def alpaca_event_name(event: dict[str, Any]) -> str | None:
     name = ORDER_EVENTS.get(event["type"])
+    if name == "new" and event["payload"].get("status") == "accepted":
+        return "accepted"  # placed while its market is closed: ``new`` follows at the open
     if name == "fill" and not _is_zero(event["payload"].get("leaves_qty", "0")):
         return "partial_fill"
     return name
@@ -75,6 +78,23 @@ def alpaca_trade_update(seq: int, event: dict[str, Any]) -> dict[str, Any] | Non
     name = alpaca_event_name(event)
     if name is None:
         return None
+    payload, ts = event["payload"], event["ts_event"]
+    data: dict[str, Any] = {"event": name, "timestamp": ts}
+    if isinstance(payload.get("order"), dict):
+        data["order"] = payload["order"]  # the REST order of this moment (trading.order_json)
+        if name in ("fill", "partial_fill"):
+            data.update(
+                execution_id=payload.get("fill_id"),
+                price=payload.get("fill_price"),
+                qty=payload.get("fill_qty"),
+                position_qty=payload.get("position_qty"),
+            )
+        return {"stream": "trade_updates", "seq": seq, "data": data}
+    return {"stream": "trade_updates", "seq": seq, "data": legacy_order_update(name, event)}
+
+
+def legacy_order_update(name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """An update rebuilt from an event written before order events carried the order."""
     payload, ts = event["payload"], event["ts_event"]
     order: dict[str, Any] = {
         "id": payload["order_id"],
@@ -112,4 +132,4 @@ def alpaca_trade_update(seq: int, event: dict[str, Any]) -> dict[str, Any] | Non
         order["expired_at"] = ts
     if name == "replaced":
         order["replaced_at"], order["replaced_by"] = ts, payload.get("replaced_by")
-    return {"stream": "trade_updates", "seq": seq, "data": data}
+    return data

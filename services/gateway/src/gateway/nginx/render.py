@@ -8,13 +8,15 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shared.identity import IDENTITY_HEADER, LEGACY_IDENTITY_HEADERS
 from shared.settings import ServiceName
 
 from gateway.domain.access import READ_METHODS, ROUTES, Access, Route
 from gateway.settings import GatewaySettings
 
-IDENTITY = ("X-User-Id", "X-User-Name", "X-Key-Id", "X-Scopes")
-AUTH_VARIABLES = ("auth_user_id", "auth_user_name", "auth_key_id", "auth_scopes")
+# Whatever a client sends in these is dropped: the only identity a service reads is the
+# token the edge signed (X-Identity), set here from the auth_request answer.
+CLEARED_IDENTITY = (IDENTITY_HEADER, *LEGACY_IDENTITY_HEADERS)
 SECURITY_HEADERS = (
     'add_header X-Content-Type-Options "nosniff" always;',
     'add_header X-Frame-Options "DENY" always;',
@@ -31,8 +33,13 @@ ERRORS = {
     408: "request timed out",
     413: "request body too large",
     414: "request URI too long",
+    # nginx's own status for a header line beyond large_client_header_buffers.
+    494: "request header too large",
     429: "too many requests: slow down",
     500: "internal error",
+    # nginx's answers to an unknown Transfer-Encoding and an HTTP/2+ request line: bad input.
+    501: "unsupported transfer coding",
+    505: "unsupported HTTP version",
     502: "upstream service unavailable",
     503: "service unavailable",
     504: "upstream service timed out",
@@ -48,6 +55,18 @@ PROXY_COMMON = (
 )
 
 
+# The dashboard's pages: scripts, styles, data and sockets from this origin only.
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+STATIC_HEADERS = (
+    *(h for h in SECURITY_HEADERS if "Content-Security-Policy" not in h),
+    f'add_header Content-Security-Policy "{DASHBOARD_CSP}" always;',
+)
+
+ERROR_PREFIX = "/_error/"
 AUTH_CACHE_ZONE = "gateway_auth"
 # What an /auth/check answer depends on besides the credentials: the scope the request needs
 # (domain.access.required_scope: /admin/ paths need admin, read methods read, others trade).
@@ -122,6 +141,7 @@ class NginxConfig:
         body.append(f"proxy_pass http://{upstream_name(route.service)};")
         if route.websocket:
             body += [
+                f"limit_conn sockets_per_addr {self.settings.nginx_sockets_per_addr};",
                 "proxy_set_header Upgrade $http_upgrade;",
                 "proxy_set_header Connection $connection_upgrade;",
                 "proxy_read_timeout 3600s;",
@@ -130,18 +150,18 @@ class NginxConfig:
             ]
         else:
             body += ['proxy_set_header Connection "";', "proxy_read_timeout 120s;"]
+        body += [f'proxy_set_header {h} "";' for h in LEGACY_IDENTITY_HEADERS]
         if route.access is Access.PUBLIC:
-            body += [f'proxy_set_header {h} "";' for h in IDENTITY]
+            body.append(f'proxy_set_header {IDENTITY_HEADER} "";')
         else:
             target = "/_auth" if route.access is Access.PRIVATE else "/_auth_optional"
-            body.append(f"auth_request {target};")
             body += [
-                f"auth_request_set ${var} $upstream_http_{h.lower().replace('-', '_')};"
-                for var, h in zip(AUTH_VARIABLES, IDENTITY, strict=True)
-            ]
-            body.append("auth_request_set $auth_error $upstream_http_x_auth_error;")
-            body += [
-                f"proxy_set_header {h} ${v};" for h, v in zip(IDENTITY, AUTH_VARIABLES, strict=True)
+                f"auth_request {target};",
+                "auth_request_set $auth_identity $upstream_http_x_identity;",
+                "auth_request_set $auth_error $upstream_http_x_auth_error;",
+                "auth_request_set $auth_status $upstream_http_x_auth_status;",
+                # Empty (an optional route without a key): the header is not sent at all.
+                f"proxy_set_header {IDENTITY_HEADER} $auth_identity;",
             ]
         if route.access is Access.PRIVATE:
             body.append('add_header Cache-Control "no-store" always;')
@@ -164,6 +184,9 @@ class NginxConfig:
             '    proxy_set_header Content-Length "";',
             "    proxy_set_header X-Original-URI $request_uri;",
             "    proxy_set_header X-Original-Method $request_method;",
+            "    proxy_set_header X-Request-Id $request_id;",
+            # The edge counts failed authentications per client address.
+            "    proxy_set_header X-Real-IP $remote_addr;",
             f"    proxy_set_header X-Auth-Mode {mode};",
             "    proxy_connect_timeout 2s;",
             "    proxy_read_timeout 5s;",
@@ -183,23 +206,53 @@ class NginxConfig:
         return [*lines, "}"]
 
     def error_locations(self) -> list[str]:
-        # An auth service that fails is a 500 inside nginx: answer 503 (fail closed).
-        lines = [
-            f"error_page {code} {'=503 ' if code == 500 else ''}@error{code};" for code in ERRORS
-        ]
+        # Real URIs, not named locations: nginx cannot redirect a request whose line it could
+        # not parse (a dot-segment above the root, an over-long URI) to a named location, and
+        # answered its own HTML 500 instead. An auth service that fails is a 500 inside
+        # nginx: answer 503 (fail closed). 494 is nginx's "header too large", which it always
+        # sends as a 400.
+        answers = {500: 503, 494: 400, 501: 400, 505: 400}
+        # "=": the status is the error location's own (the 403 page may answer 429).
+        lines = [f"error_page {code} = {ERROR_PREFIX}{code};" for code in ERRORS]
         for code, message in ERRORS.items():
-            status = 503 if code == 500 else code
+            status = answers.get(code, code)
             body = f'{{"code":{status * 100_000},"message":"{message}"}}'
             lines += [
-                f"location @error{code} {{",
+                f"location = {ERROR_PREFIX}{code} {{",
+                "    internal;",
                 "    default_type application/json;",
                 *["    " + h for h in SECURITY_HEADERS],
                 '    add_header Cache-Control "no-store" always;',
             ]
             if code == 429:
                 lines.append('    add_header Retry-After "1" always;')
+            if code == 403:
+                lines += self.throttled_answer()
+            if code == 405:  # the edge app answers it with the path's Allow header
+                lines += [
+                    "    rewrite ^ /internal/allow break;",
+                    "    proxy_method GET;",
+                    "    proxy_pass_request_body off;",
+                    '    proxy_set_header Content-Length "";',
+                    "    proxy_set_header X-Original-URI $request_uri;",
+                    f"    proxy_pass http://{upstream_name(ServiceName.GATEWAY)};",
+                    "}",
+                ]
+                continue
             lines += [f"    return {status} '{body}';", "}"]
         return lines
+
+    def throttled_answer(self) -> list[str]:
+        """The edge's 403 for an address out of failed authentications, as a 429."""
+        body = '{"code":42900000,"message":"$auth_message"}'
+        return [
+            "    if ($auth_status = 429) {",
+            *["        " + h for h in SECURITY_HEADERS],
+            '        add_header Cache-Control "no-store" always;',
+            '        add_header Retry-After "1" always;',
+            f"        return 429 '{body}';",
+            "    }",
+        ]
 
     def health_locations(self) -> list[str]:
         lines: list[str] = []
@@ -211,7 +264,55 @@ class NginxConfig:
                 f"    proxy_pass http://{upstream_name(service)}/healthz;",
                 "}",
             ]
+        # The platform is ready when every service is (gateway.api.readiness asks them all);
+        # a gateway that does not answer is itself the service that is not ready.
+        down = '{"ready":false,"not_ready":["gateway"],"services":{"gateway":"unreachable"}}'
+        lines += [
+            "location = /readyz {",
+            *["    " + line for line in (*PROXY_COMMON, *SECURITY_HEADERS)],
+            '    add_header Cache-Control "no-store" always;',
+            '    proxy_set_header Connection "";',
+            "    proxy_read_timeout 5s;",
+            f"    proxy_pass http://{upstream_name(ServiceName.GATEWAY)}/internal/platform-readyz;",
+            "    proxy_intercept_errors off;",
+            "    error_page 502 504 = @readyz_gateway_down;",
+            "}",
+            "location @readyz_gateway_down {",
+            "    default_type application/json;",
+            '    add_header Cache-Control "no-store" always;',
+            f"    return 503 '{down}';",
+            "}",
+        ]
         return lines
+
+    def dashboard_locations(self) -> list[str]:
+        """The dashboard at / (the page is never cached, so a new build shows at once),
+        its content-hashed assets cached for a year, and Swagger UI's own files for /docs."""
+        root = self.settings.dashboard_root().resolve()
+        static = [
+            f"root {root};",
+            "types { text/html html; text/css css; application/javascript js; image/png png;"
+            " image/svg+xml svg; application/json json map; }",
+            "gzip_types text/css application/javascript;",
+        ]
+        static += [*STATIC_HEADERS, *self.limits()[:1]]
+        return [
+            "location = / {",
+            *["    " + line for line in static],
+            "    try_files /index.html =404;",
+            '    add_header Cache-Control "no-cache" always;',
+            "}",
+            "location ^~ /assets/ {",
+            *["    " + line for line in static],
+            "    try_files $uri =404;",
+            '    add_header Cache-Control "public, max-age=31536000, immutable" always;',
+            "}",
+            "location ^~ /swagger/ {",
+            *["    " + line for line in static],
+            "    try_files $uri =404;",
+            '    add_header Cache-Control "public, max-age=86400" always;',
+            "}",
+        ]
 
     def server_body(self) -> str:
         lines: list[str] = [*self.error_locations()]
@@ -220,6 +321,7 @@ class NginxConfig:
         for route in ROUTES:
             lines += self.location(route)
         lines += self.health_locations()
+        lines += self.dashboard_locations()
         lines += [
             "location ^~ /internal/ {",
             "    return 404;",
@@ -257,6 +359,7 @@ class NginxConfig:
             "max_body": s.nginx_max_body,
             "rate_per_key": str(s.nginx_rate_per_key),
             "rate_per_addr": str(s.nginx_rate_per_addr),
+            "header_buffer": s.nginx_header_buffer,
             "bind_host": s.bind_host,
             "port": str(s.gateway_port),
             "upstreams": self.upstreams(),

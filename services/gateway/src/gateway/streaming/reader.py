@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from shared.backoff import Backoff
 from shared.events import Streams
 
 from gateway.streaming.hub import Hub
@@ -54,6 +55,7 @@ async def read_streams(
     latency and is the knob between frames per second and delay.
     """
     ids: dict[str, str] | None = None
+    backoff = Backoff(initial=0.2, ceiling=5.0)
     while not stop.is_set():
         started = asyncio.get_running_loop().time()
         try:
@@ -61,8 +63,9 @@ async def read_streams(
             response: Any = await redis.xread(ids, count=count, block=block_ms)  # type: ignore[arg-type]
         except (RedisError, OSError) as exc:
             logger.warning("stream reader lost Redis: %s", exc)
-            await asyncio.sleep(1.0)
+            await backoff.wait(stop)
             continue
+        backoff.succeeded()
         for stream_name, entries in response or []:
             stream = _text(stream_name)
             ids[stream] = _text(entries[-1][0])

@@ -26,6 +26,8 @@ COLUMNS = (
     "adj_close",
     "shares_outstanding",
     "market_cap",
+    "split_ratio",
+    "source",
 )
 REQUIRED = ("date", "symbol", "close")
 
@@ -64,7 +66,9 @@ SELECT
     CAST(r.close AS DECIMAL(18, 8)) AS close,
     CAST(r.adj_close AS DECIMAL(18, 8)) AS adj_close,
     CAST(r.shares_outstanding AS DECIMAL(20, 4)) AS shares_outstanding,
-    CAST(r.market_cap AS DECIMAL(20, 2)) AS market_cap
+    CAST(r.market_cap AS DECIMAL(20, 2)) AS market_cap,
+    coalesce(CAST(r.split_ratio AS DOUBLE), 1.0) AS split_ratio,
+    CAST(r.source AS VARCHAR) AS source
 FROM incoming_raw AS r
 WHERE CAST(r.date AS DATE) BETWEEN $start AND $end
   AND CAST(r.date AS DATE) IN (SELECT date FROM xnys)
@@ -85,7 +89,8 @@ SELECT count(*) FROM (
 # Rows after the range are re-derived with it (their forward-filled shares may change).
 _KEEP_LATER = """
 INSERT INTO incoming
-SELECT date, symbol, name, sector, close, adj_close, shares_outstanding, market_cap
+SELECT date, symbol, name, sector, close, adj_close, shares_outstanding, market_cap, split_ratio,
+    source
 FROM bars WHERE date > $end
 """
 
@@ -105,6 +110,14 @@ _FILLED = {
     """,
     False: "SELECT *, shares_outstanding AS shares_ff FROM incoming",
 }
+
+# The next close as the previous one's holder sees it: a split of R new shares per old share
+# on that day multiplies it by R, so next / previous is the real move (DESIGN.md: returns on
+# split-adjusted prices). Without a split the stored decimal is used as it is.
+SPLIT_ADJUSTED = (
+    "CASE WHEN {t}split_ratio = 1 THEN {t}adj_close"
+    " ELSE CAST({t}adj_close * {t}split_ratio AS DECIMAL(18, 8)) END"
+)
 
 _REPLACE = """
 DELETE FROM bars WHERE date >= $start;
@@ -134,7 +147,7 @@ ranked AS (
 linked AS (
     SELECT *,
         lead(date) OVER w AS later_date,
-        lead(adj_close) OVER w AS later_adj_close,
+        lead({split_adjusted}) OVER w AS later_adj_close,
         lead(rank) OVER w AS later_rank
     FROM ranked
     WINDOW w AS (PARTITION BY symbol ORDER BY date)
@@ -147,7 +160,8 @@ sessions AS (
 SELECT l.date, l.symbol, l.name, l.sector, l.close, l.adj_close, l.shares_outstanding,
     l.market_cap, l.shares_ff, l.cap, l.rank,
     CASE WHEN l.later_date = s.next_date THEN l.later_adj_close END,
-    CASE WHEN l.later_date = s.next_date THEN l.later_rank END
+    CASE WHEN l.later_date = s.next_date THEN l.later_rank END,
+    l.split_ratio, l.source
 FROM linked AS l JOIN sessions AS s ON s.date = l.date
 ORDER BY CASE WHEN l.rank <= 128 THEN 0 WHEN l.rank <= 1024 THEN 1 ELSE 2 END,
     l.date, l.rank NULLS LAST, l.symbol;
@@ -157,7 +171,7 @@ SELECT date, count(*), count(cap) FROM bars WHERE date >= $start GROUP BY date O
 
 UPDATE bars SET next_adj_close = n.adj_close, next_rank = n.rank
 FROM (
-    SELECT p.symbol, x.adj_close, x.rank FROM bars AS p
+    SELECT p.symbol, {split_adjusted_x} AS adj_close, x.rank FROM bars AS p
     LEFT JOIN bars AS x ON x.symbol = p.symbol
         AND x.date = (SELECT min(date) FROM days WHERE date >= $start)
     WHERE p.date = (SELECT max(date) FROM days WHERE date < $start)
@@ -203,7 +217,12 @@ def load_bars(
             loaded = int(scalar(cur, "SELECT count(*) FROM incoming"))
         run_script(cur, _KEEP_LATER, params)
         gaps = scalar(cur, "SELECT count(*) FROM incoming WHERE shares_outstanding IS NULL")
-        run_script(cur, _REPLACE.format(filled=_FILLED[bool(gaps)]), params)
+        script = _REPLACE.format(
+            filled=_FILLED[bool(gaps)],
+            split_adjusted=SPLIT_ADJUSTED.format(t=""),
+            split_adjusted_x=SPLIT_ADJUSTED.format(t="x."),
+        )
+        run_script(cur, script, params)
         cur.execute("DROP TABLE incoming")
     finally:
         for name in registered:

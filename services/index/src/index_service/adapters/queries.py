@@ -228,3 +228,13 @@ def missing_sessions(cur: duckdb.DuckDBPyConnection, first: date, last: date) ->
 
 def non_session_rows(cur: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(cur, "SELECT coalesce(sum(non_session_rows), 0) FROM ingestions"))
+
+
+def providers(cur: duckdb.DuckDBPyConnection, first: date, last: date) -> list[str]:
+    """The providers of the rows in [first, last] (market-data's ``source``), sorted."""
+    rows = cur.execute(
+        "SELECT DISTINCT source FROM bars WHERE date BETWEEN $first AND $last"
+        " AND source IS NOT NULL ORDER BY source",
+        {"first": first, "last": last},
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -16,9 +16,10 @@ INSERT INTO meta VALUES ('data_version', 0), ('generation', 0) ON CONFLICT DO NO
 -- share count (forward-filled); cap is the selectable market cap (raw close x shares_ff, to
 -- the cent), NULL when the security cannot be selected that day; rank is its rank by the
 -- exact cap that day (ties by ticker); next_adj_close and next_rank are the security's
--- values at the next data session (NULL without a row then). All are materialized at load
--- time so that a build reads only the top ranks: rows are ordered by rank tier (1-128,
--- 129-1024, the rest), then date, so that zone maps skip the rest of the table.
+-- values at the next data session (NULL without a row then), next_adj_close multiplied by
+-- the split ratio of that session (new shares per old; 1 without a split). All are
+-- materialized at load time so that a build reads only the top ranks: rows are ordered by
+-- rank tier (1-128, 129-1024, the rest), then date, so that zone maps skip the rest.
 CREATE TABLE IF NOT EXISTS bars (
     date DATE NOT NULL,
     symbol VARCHAR NOT NULL,
@@ -32,8 +33,14 @@ CREATE TABLE IF NOT EXISTS bars (
     cap DECIMAL(18, 2),
     rank INTEGER,
     next_adj_close DECIMAL(18, 8),
-    next_rank INTEGER
+    next_rank INTEGER,
+    split_ratio DOUBLE NOT NULL DEFAULT 1.0,
+    source VARCHAR
 );
+-- Copies made before splits were carried gain the column (no split anywhere).
+ALTER TABLE bars ADD COLUMN IF NOT EXISTS split_ratio DOUBLE DEFAULT 1.0;
+-- ... and the provider of each row (NULL for rows loaded from a CSV without one).
+ALTER TABLE bars ADD COLUMN IF NOT EXISTS source VARCHAR;
 
 -- One row per data session: how many rows and how many selectable securities it has.
 CREATE TABLE IF NOT EXISTS days (

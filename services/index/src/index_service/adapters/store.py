@@ -20,13 +20,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 from shared.bus.duck import DuckDBOutboxStore, add_to_duckdb_outbox
+from shared.db import private_file
 from shared.events import Envelope, IndexBuilt, make_event
 
 from index_service.adapters.engine import IndexEngine
 from index_service.adapters.loader import LoadResult, load_bars
 from index_service.adapters.schema import create_schema
 from index_service.adapters.sql import scalar
-from index_service.domain.model import Build, IndexParams
+from index_service.domain.model import Build, IndexParams, check_levels
 
 T = TypeVar("T")
 CONSUMER_GROUP = "index"
@@ -37,6 +38,7 @@ class Ingestion:
     event_id: str | None = None
     run_id: str | None = None
     provider: str | None = None
+    non_session_rows: int = 0  # dropped upstream (market-data), before this copy saw them
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,11 @@ class Versions:
 
 class DuckStore:
     def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            private_file(Path(path), create=False)  # its folder 0700 before DuckDB makes it
         self.conn = duckdb.connect(str(path))
+        if str(path) != ":memory:":
+            private_file(Path(path), create=False)
         create_schema(self.conn)
         self._write_lock = threading.Lock()
         self.versions = self._read_versions()
@@ -125,7 +131,7 @@ class DuckStore:
                     result.end,
                     result.rows_received,
                     result.rows_loaded,
-                    result.non_session_rows,
+                    result.non_session_rows + source.non_session_rows,
                     version,
                     now,
                 ],
@@ -141,17 +147,13 @@ class DuckStore:
 
     # --- builds --------------------------------------------------------------------------
 
-    def find_build(
-        self, first: date, last: date, params: IndexParams, *, exact: bool = False
-    ) -> Build | None:
-        """The newest build of the current data version with these parameters covering the
-        sessions [first, last] (an exact match first)."""
+    def find_build(self, first: date, last: date, params: IndexParams) -> Build | None:
+        """The build of the current data version with these parameters whose sessions are
+        exactly [first, last] (the newest, should several exist)."""
         sql = (
             "SELECT * FROM builds WHERE data_version = $v AND index_size = $n"
-            " AND base_level = $b AND start_date <= $first AND end_date >= $last"
-            + (" AND start_date = $first AND end_date = $last" if exact else "")
-            + " ORDER BY (start_date = $first AND end_date = $last) DESC, generation DESC,"
-            " created_at DESC LIMIT 1"
+            " AND base_level = $b AND start_date = $first AND end_date = $last"
+            " ORDER BY generation DESC, created_at DESC LIMIT 1"
         )
         args = {
             "v": self.versions.data,
@@ -188,6 +190,7 @@ class DuckStore:
         with self.transaction() as cur:
             version = int(scalar(cur, "SELECT value FROM meta WHERE key = 'data_version'"))
             build = IndexEngine(params).build(cur, build_id, first, last, version)
+            check_levels(build.first_level, build.last_level)
             elapsed = (datetime.now(UTC) - started).total_seconds() * 1000
             build = _with_elapsed(build, elapsed)
             if invalidate:

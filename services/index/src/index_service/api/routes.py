@@ -11,11 +11,16 @@ from importlib.resources import files
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
-from shared.errors import ORJSONResponse
+from pydantic import BaseModel, ConfigDict
+from shared.days import IsoDay
+from shared.errors import ORJSONResponse, documented
+from shared.identity import service_caller
+from shared.money import RealIn, WholeIn
 
 from index_service import views
+from index_service.adapters import queries
 from index_service.api.deps import ContainerDep, key_of, namespace_of, serve_cached
+from index_service.benchmark_views import parse_benchmarks, with_benchmarks
 from index_service.bootstrap import Container
 from index_service.domain.commands import BuildIndex
 from index_service.domain.model import DateRange, IndexParams
@@ -23,17 +28,21 @@ from index_service.handlers import build_index
 
 logger = logging.getLogger("index.api")
 router = APIRouter()
-Day = Annotated[date, Query(description="ISO date, YYYY-MM-DD")]
-OptionalDay = Annotated[date | None, Query(description="ISO date; default: the data's own end")]
+Day = Annotated[IsoDay, Query(description="ISO date, YYYY-MM-DD")]
+OptionalDay = Annotated[IsoDay | None, Query(description="ISO date; default: the data's own end")]
 PARQUET = "application/vnd.apache.parquet"
+BENCHMARKS = (
+    "comma-separated benchmark symbols (e.g. RSP,SPY): each rebased to the index's first level"
+    " on the same sessions, with correlation, beta, tracking error and return difference"
+)
 
 
 class BuildIndexRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start_date: date
-    end_date: date | None = None
-    index_size: int | None = Field(default=None, ge=1, le=5000)
-    base_level: float | None = Field(default=None, gt=0, le=1e9)
+    start_date: IsoDay
+    end_date: IsoDay | None = None
+    index_size: Annotated[int, WholeIn(ge=1, le=5000)] | None = None
+    base_level: Annotated[float, RealIn(gt=0, le=1e9)] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ async def range_query(start_date: OptionalDay = None, end_date: OptionalDay = No
 Range = Annotated[RangeQuery, Depends(range_query)]
 
 
-@router.post("/build-index")
+@router.post("/build-index", responses=documented(404))
 async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> ORJSONResponse:
     """Build the index over the sessions of [start_date, end_date] (or reuse the stored one)."""
     started = time.perf_counter()
@@ -66,6 +75,10 @@ async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> 
     )
     if params == defaults:
         warm_reads(container, body.start_date, body.end_date)
+    providers = await asyncio.to_thread(
+        container.store.read,
+        lambda cur: queries.providers(cur, build.start_date, build.end_date),
+    )
     return ORJSONResponse(
         {
             "build_id": build.build_id,
@@ -81,6 +94,7 @@ async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> 
             "base_level": build.params.base_level,
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
             "reused": reused,
+            "providers": providers,
         }
     )
 
@@ -109,23 +123,37 @@ def warm_reads(container: Container, start: date, end: date | None) -> None:
     task.add_done_callback(container.tasks.remove)
 
 
-@router.get("/index-performance")
+@router.get("/index-performance", responses=documented(404))
 async def get_index_performance(
-    request: Request, container: ContainerDep, dates: Range
+    request: Request,
+    container: ContainerDep,
+    dates: Range,
+    benchmarks: Annotated[str | None, Query(max_length=200, description=BENCHMARKS)] = None,
 ) -> Response:
     """Level, daily return and cumulative return (from start_date) at each session."""
-    return await serve_cached(
-        request, container, lambda: views.performance(container.deps, dates.start, dates.end)
+    compute = lambda: views.performance(container.deps, dates.start, dates.end)  # noqa: E731
+    if benchmarks is None:
+        return await serve_cached(request, container, compute)
+    symbols = parse_benchmarks(benchmarks)
+    performance = await container.cache.get_or_compute(
+        namespace_of(container), key_of(request.url.path, without_benchmarks(request)), compute
     )
+    body = await with_benchmarks(container.deps, performance.body, symbols)
+    return Response(body, media_type="application/json")
 
 
-@router.get("/index-composition")
+def without_benchmarks(request: Request) -> list[tuple[str, str]]:
+    """The query as the plain performance read's cache key sees it."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k != "benchmarks"]
+
+
+@router.get("/index-composition", responses=documented(404))
 async def get_index_composition(request: Request, container: ContainerDep, date: Day) -> Response:
     """S_t: the basket chosen at the close of `date`, which earns the next session's return."""
     return await serve_cached(request, container, lambda: views.composition(container.deps, date))
 
 
-@router.get("/composition-changes")
+@router.get("/composition-changes", responses=documented(404))
 async def get_composition_changes(
     request: Request, container: ContainerDep, dates: Range
 ) -> Response:
@@ -135,7 +163,11 @@ async def get_composition_changes(
     )
 
 
-@router.get("/internal/compositions.parquet", include_in_schema=False)
+@router.get(
+    "/internal/compositions.parquet",
+    include_in_schema=False,
+    dependencies=[Depends(service_caller)],  # a platform service's signed identity only
+)
 async def get_compositions_parquet(
     request: Request, container: ContainerDep, dates: Range
 ) -> Response:
@@ -147,7 +179,7 @@ async def get_compositions_parquet(
     )
 
 
-@router.get("/index-turnover")
+@router.get("/index-turnover", responses=documented(404))
 async def get_index_turnover(request: Request, container: ContainerDep, dates: Range) -> Response:
     """One-way turnover at each close (0.5 x sum |target - drifted weight|) and entries."""
     return await serve_cached(
@@ -155,12 +187,12 @@ async def get_index_turnover(request: Request, container: ContainerDep, dates: R
     )
 
 
-@router.get("/index-near-misses")
+@router.get("/index-near-misses", responses=documented(404))
 async def get_index_near_misses(
     request: Request,
     container: ContainerDep,
     date: Day,
-    width: Annotated[int | None, Query(ge=1, le=100)] = None,
+    width: Annotated[int, WholeIn(ge=1, le=100)] | None = None,
 ) -> Response:
     """The securities ranked N-width..N+width on a date (default 95..105)."""
     chosen = width or container.settings.near_miss_width
@@ -169,7 +201,7 @@ async def get_index_near_misses(
     )
 
 
-@router.get("/data-quality")
+@router.get("/data-quality", responses=documented(404))
 async def get_data_quality(request: Request, container: ContainerDep, dates: Range) -> Response:
     """Carried prices, days with fewer than N eligible securities, sessions without data."""
     return await serve_cached(

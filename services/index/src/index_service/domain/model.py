@@ -70,5 +70,23 @@ class NoData(LookupError):
         super().__init__(f"no index data for {asked}{hint}")
 
 
+MAX_LEVEL = 1e15
+"""The largest index level the platform's contracts carry (an event's level is a bounded
+decimal): data whose level grows past it has prices no market produces."""
+
+
+class LevelOutOfRange(InvalidRequest):
+    """A build whose level leaves what the platform represents: a 422, nothing stored."""
+
+
+def check_levels(first_level: float, last_level: float) -> None:
+    for name, level in (("first", first_level), ("last", last_level)):
+        if not 0 < level < MAX_LEVEL:
+            raise LevelOutOfRange(
+                f"the index's {name} level would be {level:.6g}, outside (0, {MAX_LEVEL:.0e}):"
+                " the data's prices grow implausibly; check the ingested closes"
+            )
+
+
 def total_return(first_level: float, last_level: float) -> float:
     return last_level / first_level - 1.0

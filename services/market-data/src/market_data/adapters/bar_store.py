@@ -1,4 +1,4 @@
-"""Bulk writes of bars and securities, and the ingestion-run ledger, on raw sqlite3 cursors.
+"""Bulk writes of bars and securities on raw sqlite3 cursors (the run ledger is run_ledger.py).
 
 Each chunk is one ``BEGIN IMMEDIATE`` transaction: securities, bars (a plain insert on new
 sessions, an upsert that leaves identical rows untouched on stored ones, so a repeated load
@@ -9,23 +9,20 @@ A crashed run is resumed by skipping the chunks it already committed.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
 from itertools import repeat
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from shared.bus import add_to_outbox
-from shared.events import Envelope
-from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from market_data.adapters.queries import driver as _driver
 from market_data.adapters.schema import BARS_INDEX, CREATE_BARS_INDEX
-from market_data.domain.bars import STORED_COLUMNS
+from market_data.domain.bars import STORED_COLUMNS, day_date
+from market_data.domain.symbols import canonical_symbol
 
 _VALUE_COLUMNS = STORED_COLUMNS[2:]
 _BOUND = ("day", "security_id", *_VALUE_COLUMNS)  # bound per row; source, run_id are literals
@@ -73,21 +70,31 @@ SELECT count(day) FROM d
 """
 
 
-class IngestBusy(RuntimeError):
-    """Another live process is running the same ingestion."""
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    run_id: int
-    resumed: bool
-    done_chunks: frozenset[str]
-
-
 @dataclass(frozen=True)
 class ChunkResult:
     stored: int
     changed: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What ``BarStore.remove_source`` deleted: one provider's rows and the securities that
+    had no other rows."""
+
+    source: str
+    rows: int
+    securities: int
+    first_day: int
+    last_day: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "securities": self.securities,
+            "start_date": day_date(self.first_day).isoformat(),
+            "end_date": day_date(self.last_day).isoformat(),
+        }
 
 
 def column_values(series: pd.Series) -> list[Any]:
@@ -101,10 +108,6 @@ def column_values(series: pd.Series) -> list[Any]:
         return [None if v is None or v != v else v for v in series.tolist()]
     converted: list[Any] = series.to_numpy().tolist()
     return converted
-
-
-def _driver(connection: Connection) -> Any:
-    return connection.connection.driver_connection
 
 
 class BarStore:
@@ -135,6 +138,16 @@ class BarStore:
             for pragma in BULK_PRAGMAS:
                 cursor.execute(pragma)
             if not securities.empty:
+                spelled = securities["symbol"].astype(str).str.strip().str.upper()
+                securities = securities.assign(symbol=[canonical_symbol(s) for s in spelled])
+                aliases = {
+                    a: c for a, c in zip(spelled, securities["symbol"], strict=True) if a != c
+                }
+                cursor.executemany(
+                    "INSERT INTO symbol_aliases (alias, symbol, source) VALUES (?, ?, ?)"
+                    " ON CONFLICT (alias) DO NOTHING",
+                    [(alias, symbol, source) for alias, symbol in aliases.items()],
+                )
                 cursor.executemany(
                     UPSERT_SECURITIES, self._security_rows(securities, run_id, source)
                 )
@@ -168,6 +181,50 @@ class BarStore:
             )
         self._ids.update(pending)
         return ChunkResult(stored=len(bars), changed=changed)
+
+    def sources(self) -> set[str]:
+        """The providers whose rows the store holds (``bars.source``)."""
+        with self.engine.connect() as connection:
+            rows = _driver(connection).execute(SELECT_SOURCES).fetchall()
+            connection.rollback()
+        return {row[0] for row in rows}
+
+    def remove_source(self, run_id: int, source: str) -> Removal | None:
+        """Delete every bar of ``source`` and its securities left without bars, in one
+        transaction with a progress row of ``run_id`` (so a resumed run knows what its first
+        attempt removed). None when there was nothing to remove."""
+        key = f"remove:{source}"
+        with self.engine.begin() as connection:
+            cursor = _driver(connection).cursor()
+            done = cursor.execute(
+                "SELECT state FROM ingestion_chunks WHERE run_id = ? AND chunk_key = ?",
+                (run_id, key),
+            ).fetchone()
+            if done:
+                return Removal(**json.loads(done[0]))
+            rows, first, last = cursor.execute(
+                "SELECT count(*), min(day), max(day) FROM bars WHERE source = ?", (source,)
+            ).fetchone()
+            if not rows:
+                return None
+            cursor.execute("DELETE FROM bars WHERE source = ?", (source,))
+            cursor.execute(
+                "DELETE FROM securities WHERE source = ? AND NOT EXISTS"
+                " (SELECT 1 FROM bars WHERE bars.security_id = securities.security_id)",
+                (source,),
+            )
+            removal = Removal(source, int(rows), cursor.rowcount, int(first), int(last))
+            cursor.execute(
+                "INSERT INTO ingestion_chunks (run_id, chunk_key, rows_stored, rows_changed,"
+                " state) VALUES (?, ?, 0, ?, ?)",
+                (run_id, key, removal.rows, json.dumps(asdict(removal))),
+            )
+            cursor.execute(
+                "UPDATE ingestion_runs SET rows_changed = rows_changed + ? WHERE run_id = ?",
+                (removal.rows, run_id),
+            )
+        self._ids.clear()
+        return removal
 
     def _security_ids(
         self, cursor: Any, symbols: list[str], source: str, run_id: int, pending: dict[str, int]
@@ -224,6 +281,8 @@ class BarStore:
         return zip(*columns, repeat(source), repeat(run_id), strict=False)
 
 
+# One scan of bars, once per ingestion (there is no index on source).
+SELECT_SOURCES = "SELECT DISTINCT source FROM bars"
 SELECT_IDS = (
     "SELECT symbol, security_id FROM securities WHERE symbol IN (SELECT value FROM json_each(?))"
 )
@@ -272,127 +331,3 @@ def _insert_rows(
         cursor.executemany(_INSERT_HEAD + ", ".join([one] * per) + tail, params)
         changed += max(cursor.rowcount, 0)
     return changed
-
-
-class RunLedger:
-    """The ``ingestion_runs`` table: open or resume a run, record its end and its event."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def open_run(
-        self,
-        *,
-        fingerprint: str,
-        provider: str,
-        start: str,
-        end: str,
-        provenance: dict[str, Any],
-        now: datetime,
-    ) -> RunRecord:
-        with self.engine.begin() as connection:
-            cursor = _driver(connection).cursor()
-            found = cursor.execute(
-                "SELECT run_id, status, pid FROM ingestion_runs WHERE fingerprint = ?"
-                " ORDER BY run_id DESC LIMIT 1",
-                (fingerprint,),
-            ).fetchone()
-            if found and found[1] in ("running", "failed"):
-                run_id, status, pid = found
-                if status == "running" and pid != os.getpid() and _alive(pid):
-                    raise IngestBusy(f"run {run_id} is in progress in process {pid}")
-                cursor.execute(
-                    "UPDATE ingestion_runs SET status = 'running', pid = ?, error = NULL"
-                    " WHERE run_id = ?",
-                    (os.getpid(), run_id),
-                )
-                done = cursor.execute(
-                    "SELECT chunk_key FROM ingestion_chunks WHERE run_id = ?", (run_id,)
-                ).fetchall()
-                return RunRecord(run_id, True, frozenset(row[0] for row in done))
-            cursor.execute(
-                "INSERT INTO ingestion_runs (fingerprint, provider, start_date, end_date, status,"
-                " pid, started_at, provenance) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-                (
-                    fingerprint,
-                    provider,
-                    start,
-                    end,
-                    os.getpid(),
-                    now.isoformat(),
-                    json.dumps(provenance, default=str),
-                ),
-            )
-            return RunRecord(int(cursor.lastrowid), False, frozenset())
-
-    def finish_run(
-        self,
-        run_id: int,
-        *,
-        now: datetime,
-        counts: dict[str, int],
-        dropped: dict[str, int],
-        quality: dict[str, Any],
-        event: Envelope | None,
-    ) -> None:
-        """Close the run and, in the same transaction, put its event in the outbox."""
-        with self.engine.begin() as connection:
-            _driver(connection).execute(
-                "UPDATE ingestion_runs SET status = 'succeeded', finished_at = ?,"
-                " rows_received = ?, securities = ?, sessions = ?, dropped = ?, quality = ?"
-                " WHERE run_id = ?",
-                (
-                    now.isoformat(),
-                    counts["received"],
-                    counts["securities"],
-                    counts["sessions"],
-                    json.dumps(dropped),
-                    json.dumps(quality, default=str),
-                    run_id,
-                ),
-            )
-            if event is not None:
-                add_to_outbox(connection, event)
-
-    def fail_run(self, run_id: int, error: str, now: datetime) -> None:
-        with self.engine.begin() as connection:
-            _driver(connection).execute(
-                "UPDATE ingestion_runs SET status = 'failed', finished_at = ?, error = ?"
-                " WHERE run_id = ?",
-                (now.isoformat(), error[:2000], run_id),
-            )
-
-    def run_totals(self, run_id: int) -> tuple[int, int]:
-        with self.engine.connect() as connection:
-            row = (
-                _driver(connection)
-                .execute(
-                    "SELECT rows_stored, rows_changed FROM ingestion_runs WHERE run_id = ?",
-                    (run_id,),
-                )
-                .fetchone()
-            )
-            connection.rollback()
-        return int(row[0]), int(row[1])
-
-    def chunk_keys(self, run_id: int) -> Sequence[str]:
-        with self.engine.connect() as connection:
-            rows = (
-                _driver(connection)
-                .execute("SELECT chunk_key FROM ingestion_chunks WHERE run_id = ?", (run_id,))
-                .fetchall()
-            )
-            connection.rollback()
-        return [row[0] for row in rows]
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

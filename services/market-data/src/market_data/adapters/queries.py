@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from shared.db import readonly
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from market_data.adapters.schema import DAY_ISO
 from market_data.domain.bars import iso_day
+from market_data.domain.symbols import canonical_symbol
 
 # A bar as the API reads it: ISO date and symbol, then the stored columns.
 BAR_COLUMNS = (
@@ -51,6 +53,18 @@ def data_version(engine: Engine) -> dict[str, int | None]:
     )[0][0]
     count = raw_rows(engine, "SELECT count(*) FROM bars")[0][0]
     return {"max_run_id": run, "rows": int(count)}
+
+
+def resolve_symbols(engine: Engine, symbols: Sequence[str]) -> dict[str, str]:
+    """Each symbol as asked -> the stored one: the canonical form (``BRK-B`` -> ``BRK.B``),
+    or a provider spelling recorded in ``symbol_aliases``; unknown ones map to themselves."""
+    canonical = {s: canonical_symbol(s) for s in symbols}
+    marks = ",".join("?" * len(symbols))
+    recorded = dict(
+        raw_rows(engine, f"SELECT alias, symbol FROM symbol_aliases WHERE alias IN ({marks})",
+                 [s.upper() for s in symbols])
+    )  # fmt: skip
+    return {s: recorded.get(s.upper(), canonical[s]) for s in symbols}
 
 
 def known_symbols(engine: Engine, symbols: Sequence[str]) -> set[str]:
@@ -114,3 +128,21 @@ def last_trades(engine: Engine, symbols: Sequence[str]) -> dict[str, dict[str, A
     marks = ",".join("?" * len(symbols))
     rows = raw_dicts(engine, f"SELECT * FROM last_trades WHERE symbol IN ({marks})", symbols)
     return {row["symbol"]: row for row in rows}
+
+
+def stored_splits(engine: Engine, symbols: list[str]) -> dict[str, list[tuple[int, Fraction]]]:
+    """The stored splits of these securities: (day, new shares per old share), by symbol."""
+    if not symbols:
+        return {}
+    marks = ",".join("?" * len(symbols))
+    rows = raw_rows(
+        engine,
+        f"SELECT s.symbol, b.day, b.split_num, b.split_den FROM {BARS_JOIN}"
+        f" WHERE s.symbol IN ({marks}) AND (b.split_num != 1 OR b.split_den != 1)"
+        " ORDER BY s.symbol, b.day",
+        tuple(symbols),
+    )
+    found: dict[str, list[tuple[int, Fraction]]] = {}
+    for symbol, day, num, den in rows:
+        found.setdefault(symbol, []).append((int(day), Fraction(int(num), int(den))))
+    return found

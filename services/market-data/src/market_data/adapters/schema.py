@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 BARS_INDEX = "ix_bars_security"
 CREATE_BARS_INDEX = f"CREATE INDEX IF NOT EXISTS {BARS_INDEX} ON bars (security_id, day)"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: bars.split_num/split_den (v2 files gain them in place)
 DAY_ISO = "date(b.day * 86400, 'unixepoch')"
 
 DDL = (
@@ -41,6 +41,9 @@ DDL = (
         market_cap_e2 INTEGER,
         source TEXT NOT NULL,
         run_id INTEGER NOT NULL,
+        -- a split on this day, new shares per old share (2:1 -> 2/1): exact, reduced
+        split_num INTEGER NOT NULL DEFAULT 1 CHECK (split_num > 0),
+        split_den INTEGER NOT NULL DEFAULT 1 CHECK (split_den > 0),
         PRIMARY KEY (day, security_id)
     ) WITHOUT ROWID
     """,
@@ -86,6 +89,14 @@ DDL = (
         PRIMARY KEY (run_id, chunk_key)
     )
     """,
+    # A provider's spelling of a symbol (Yahoo's BRK-B) -> the stored, canonical one (BRK.B).
+    """
+    CREATE TABLE IF NOT EXISTS symbol_aliases (
+        alias TEXT PRIMARY KEY,
+        symbol TEXT NOT NULL,
+        source TEXT NOT NULL
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS last_trades (
         symbol TEXT PRIMARY KEY,
@@ -95,6 +106,18 @@ DDL = (
         source TEXT NOT NULL
     )
     """,
+    # Every published tick, oldest pruned past the tick feed's retention (TICK_HISTORY_ROWS).
+    """
+    CREATE TABLE IF NOT EXISTS tick_history (
+        tick_id INTEGER PRIMARY KEY,
+        symbol TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        price_e8 INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        source TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS tick_history_symbol_ts ON tick_history (symbol, ts, tick_id)",
 )
 
 
@@ -110,7 +133,18 @@ def create_schema(engine: Engine) -> None:
             connection.exec_driver_sql(statement)
         if old:
             _copy_v1(raw)
+        _add_split_columns(raw)
         connection.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _add_split_columns(raw: Any) -> None:
+    """Version 2 had no split columns: add them (every stored bar: no split, 1/1)."""
+    columns = {row[1] for row in raw.execute("PRAGMA table_info(bars)").fetchall()}
+    for name in ("split_num", "split_den"):
+        if name not in columns:
+            raw.execute(
+                f"ALTER TABLE bars ADD COLUMN {name} INTEGER NOT NULL DEFAULT 1 CHECK ({name} > 0)"
+            )
 
 
 def _migrate_v1(raw: Any) -> None:
@@ -133,7 +167,8 @@ def _copy_v1(raw: Any) -> None:
            WHERE symbol NOT IN (SELECT symbol FROM securities) GROUP BY symbol ORDER BY symbol"""
     )
     raw.execute(
-        """INSERT INTO bars
+        """INSERT INTO bars (day, security_id, open_e8, high_e8, low_e8, close_e8, adj_close_e8,
+                             volume, shares_e4, market_cap_e2, source, run_id)
            SELECT CAST(julianday(b.date) - 2440587.5 AS INTEGER), s.security_id, b.open_e8,
                   b.high_e8, b.low_e8, b.close_e8, b.adj_close_e8, b.volume, b.shares_e4,
                   b.market_cap_e2, b.source, b.run_id

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from shared.errors import ApiError
+from shared.errors import ApiError, documented
+from shared.money import Whole
 
 from market_data.adapters.calendar import XnysCalendar
 from market_data.adapters.queries import (
@@ -17,11 +18,17 @@ from market_data.adapters.queries import (
     last_trades,
     latest_bars,
     raw_dicts,
+    resolve_symbols,
+    stored_splits,
 )
 from market_data.api import alpaca_format as fmt
+from market_data.api.alpaca_intraday import intraday_bars
+from market_data.api.alpaca_weekly import WEEKLY, weekly_bars
 from market_data.api.deps import ContainerDep
 from market_data.bootstrap import Container
 from market_data.domain.bars import iso_day
+from market_data.domain.intraday import INTRADAY_SECONDS
+from market_data.domain.splits import split_adjustment
 
 router = APIRouter(prefix="/v2/stocks", tags=["market data (Alpaca v2)"])
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
@@ -31,16 +38,20 @@ Adjustment = Literal["raw", "split", "dividend", "all"]
 
 
 def parse_symbols(container: Container, text: str | None) -> list[str]:
+    """The known symbols of a comma-separated list, in order; 404 when none is known."""
     symbols = [s.strip().upper() for s in (text or "").split(",") if s.strip()]
     if not symbols:
         raise ApiError(400, "missing symbols")
     bad = [s for s in symbols if not SYMBOL.match(s)]
     if bad:
         raise ApiError(400, f"invalid symbol: {bad[0]}")
-    unknown = sorted(set(symbols) - known_symbols(container.engine, symbols))
-    if unknown:
-        raise ApiError(404, f"unknown symbol(s): {', '.join(unknown)}")
-    return list(dict.fromkeys(symbols))
+    resolved = resolve_symbols(container.engine, symbols)
+    symbols = [resolved[s] for s in symbols]
+    known = known_symbols(container.engine, symbols)
+    if not known:
+        raise ApiError(404, f"unknown symbol(s): {', '.join(sorted(set(symbols)))}")
+    # As Alpaca does: the symbols it knows answer, the unknown ones are simply absent.
+    return [s for s in dict.fromkeys(symbols) if s in known]
 
 
 def _bars(
@@ -55,8 +66,20 @@ def _bars(
     adjustment: str,
     sort: str,
 ) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+    if timeframe in INTRADAY_SECONDS:
+        return intraday_bars(
+            container, symbols, timeframe=timeframe, start=start, end=end, limit=limit,
+            page_token=page_token, sort=sort,
+        )  # fmt: skip
+    if timeframe in WEEKLY:
+        return weekly_bars(
+            container, symbols, start=start, end=end, limit=limit, page_token=page_token,
+            sort=sort,
+        )  # fmt: skip
     if timeframe not in DAILY:
-        raise ApiError(400, f"invalid timeframe {timeframe!r}: only daily bars (1Day) are stored")
+        raise ApiError(
+            400, f"invalid timeframe {timeframe!r}: 1Min, 5Min, 15Min, 1Hour, 1Day or 1Week"
+        )
     low = fmt.first_day(fmt.parse_when(start, "start")) if start else "0000-01-01"
     high = fmt.last_day(fmt.parse_when(end, "end")) if end else "9999-12-31"
     if low > high and start and end:
@@ -82,23 +105,27 @@ def _bars(
         f" ORDER BY s.symbol, b.day {'DESC' if descending else 'ASC'} LIMIT ?",
         (*symbols, _day(low), _day(high), *cursor_params, limit + 1),
     )
+    # adjustment=split|all also applies the splits stored from files (given or detected),
+    # whose adj_close is the raw close; a provider's own adjusted close is in adj_close.
+    splits = stored_splits(container.engine, symbols) if adjustment in ("split", "all") else {}
     page: dict[str, list[dict[str, Any]]] = {}
     for row in rows[:limit]:
-        page.setdefault(row["symbol"], []).append(fmt.bar(row, adjustment != "raw"))
+        factor = split_adjustment(splits.get(row["symbol"], []), iso_day(row["date"]))
+        page.setdefault(row["symbol"], []).append(fmt.bar(row, adjustment != "raw", factor))
     token = None
     if len(rows) > limit:
         token = fmt.encode_page(rows[limit - 1]["symbol"], rows[limit - 1]["date"])
     return page, token
 
 
-@router.get("/bars")
+@router.get("/bars", responses=documented(400, 404))
 def bars(
     container: ContainerDep,
     symbols: str | None = None,
     timeframe: str = "1Day",
     start: str | None = None,
     end: str | None = None,
-    limit: int = Query(default=1000, ge=1, le=10000),
+    limit: Whole = Query(default=1000, ge=1, le=10000),
     page_token: str | None = None,
     feed: Feed | None = None,
     adjustment: Adjustment = "raw",
@@ -115,14 +142,14 @@ def bars(
     return {"bars": page, "next_page_token": token, "currency": "USD"}
 
 
-@router.get("/{symbol}/bars")
+@router.get("/{symbol}/bars", responses=documented(400, 404))
 def symbol_bars(
     container: ContainerDep,
     symbol: str,
     timeframe: str = "1Day",
     start: str | None = None,
     end: str | None = None,
-    limit: int = Query(default=1000, ge=1, le=10000),
+    limit: Whole = Query(default=1000, ge=1, le=10000),
     page_token: str | None = None,
     feed: Feed | None = None,
     adjustment: Adjustment = "raw",
@@ -162,7 +189,7 @@ def _close_stamp(calendar: XnysCalendar, day: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@router.get("/trades/latest")
+@router.get("/trades/latest", responses=documented(400, 404))
 def latest_trades(
     container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
 ) -> dict[str, Any]:
@@ -172,7 +199,7 @@ def latest_trades(
     return {"trades": {s: fmt.trade(*prices[s]) for s in wanted if s in prices}}
 
 
-@router.get("/quotes/latest")
+@router.get("/quotes/latest", responses=documented(400, 404))
 def latest_quotes(
     container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
 ) -> dict[str, Any]:
@@ -182,7 +209,7 @@ def latest_quotes(
     return {"quotes": {s: fmt.quote(prices[s][0], prices[s][2]) for s in wanted if s in prices}}
 
 
-@router.get("/snapshots")
+@router.get("/snapshots", responses=documented(400, 404))
 def snapshots(
     container: ContainerDep, symbols: str | None = None, feed: Feed | None = None
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import base64
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,8 +55,11 @@ def last_day(end: datetime) -> str:
     return end.astimezone(NEW_YORK).date().isoformat()
 
 
-def bar(row: dict[str, Any], adjusted: bool) -> dict[str, Any]:
+def bar(row: dict[str, Any], adjusted: bool, split: Fraction = Fraction(1)) -> dict[str, Any]:
+    """``split``: the stored splits' factor for this day (domain.splits.split_adjustment);
+    prices are multiplied by it and the volume divided by it."""
     factor = Decimal(row["adj_close_e8"]) / Decimal(row["close_e8"]) if adjusted else Decimal(1)
+    factor *= Decimal(split.numerator) / Decimal(split.denominator)
 
     def price(scaled: int | None) -> float | None:
         value = to_decimal(scaled, PRICE_DIGITS)
@@ -70,7 +74,7 @@ def bar(row: dict[str, Any], adjusted: bool) -> dict[str, Any]:
         "h": price(row["high_e8"]),
         "l": price(row["low_e8"]),
         "c": price(row["close_e8"]),
-        "v": row["volume"] or 0,
+        "v": round((row["volume"] or 0) / split),
         "n": None,
         "vw": None,
     }

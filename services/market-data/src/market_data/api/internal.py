@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from shared.days import IsoDay
 from shared.errors import ApiError
+from shared.identity import service_caller
 
+from market_data.adapters.benchmarks import benchmark_closes
 from market_data.adapters.parquet import bars_parquet
 from market_data.adapters.queries import data_version
 from market_data.api.deps import ContainerDep
 
-router = APIRouter(prefix="/internal", tags=["internal"])
+# Only a platform service's signed identity opens these (shared.identity).
+router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
 
 
 @router.get("/bars.parquet")
 def bars(
     container: ContainerDep,
-    start_date: date | None = Query(default=None),
-    end_date: date | None = Query(default=None),
+    start_date: IsoDay | None = Query(default=None),
+    end_date: IsoDay | None = Query(default=None),
 ) -> Response:
     """Bars of every security between two dates (inclusive) as Parquet, sorted by date, symbol."""
     if start_date and end_date and start_date > end_date:
@@ -31,3 +33,15 @@ def bars(
 def version(container: ContainerDep) -> dict[str, int | None]:
     """The latest run that changed data, and how many bars are stored."""
     return data_version(container.engine)
+
+
+@router.get("/benchmarks")
+def benchmarks(
+    container: ContainerDep,
+    symbols: str = Query(min_length=1, max_length=200),
+    start_date: IsoDay | None = Query(default=None),
+    end_date: IsoDay | None = Query(default=None),
+) -> dict[str, list[tuple[str, str]]]:
+    """Benchmark closes (ISO date, decimal string) per known symbol; unknown ones are absent."""
+    wanted = sorted({s.strip().upper() for s in symbols.split(",") if s.strip()})
+    return benchmark_closes(container.engine, wanted, start_date, end_date)

@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from shared.errors import ApiError
-from shared.money import money_str
+from shared.days import IsoDay
+from shared.errors import ApiError, documented
+from shared.money import Whole, WholeIn, money_str
 
-from market_data.adapters.queries import latest_bars, raw_dicts, securities_page
+from market_data.adapters.queries import (
+    latest_bars,
+    raw_dicts,
+    raw_rows,
+    resolve_symbols,
+    securities_page,
+)
 from market_data.adapters.schema import DAY_ISO
 from market_data.api.deps import ContainerDep
 from market_data.domain.scaled import CAP_DIGITS, PRICE_DIGITS, SHARES_DIGITS, to_decimal
@@ -37,16 +44,16 @@ def decode_token(token: str) -> int:
     return offset
 
 
-@router.get("/securities")
+@router.get("/securities", responses=documented(400))
 def list_securities(
     container: ContainerDep,
     sector: str | None = None,
     q: str | None = Query(default=None, max_length=50),
-    as_of: date | None = None,
+    as_of: IsoDay | None = None,
     sort: Literal["market_cap", "symbol"] = "market_cap",
-    limit: int = Query(default=50, ge=1, le=1000),
+    limit: Whole = Query(default=50, ge=1, le=1000),
     page_token: str | None = None,
-    offset: int | None = Query(default=None, ge=0),
+    offset: Annotated[int, WholeIn(ge=0)] | None = None,
 ) -> dict[str, Any]:
     """Securities with price and market cap at the latest session on or before ``as_of``."""
     start = decode_token(page_token) if page_token else (offset or 0)
@@ -83,7 +90,7 @@ def _security(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/securities/{symbol}")
 def get_security(container: ContainerDep, symbol: str) -> dict[str, Any]:
     """Metadata, the latest price and market cap, and the history of shares outstanding."""
-    symbol = symbol.upper()
+    symbol = resolve_symbols(container.engine, [symbol])[symbol]
     found = raw_dicts(container.engine, "SELECT * FROM securities WHERE symbol = ?", (symbol,))
     if not found:
         raise ApiError(404, f"unknown symbol {symbol}")
@@ -123,7 +130,7 @@ def get_security(container: ContainerDep, symbol: str) -> dict[str, Any]:
 
 @router.get("/ingestion-runs")
 def ingestion_runs(
-    container: ContainerDep, limit: int = Query(default=20, ge=1, le=500)
+    container: ContainerDep, limit: Whole = Query(default=20, ge=1, le=500)
 ) -> dict[str, Any]:
     """The latest ingestion runs with provenance and data-quality findings."""
     rows = raw_dicts(
@@ -138,4 +145,5 @@ def ingestion_runs(
         for key in ("dropped", "provenance", "quality"):
             row[key] = json.loads(row[key] or "{}")
         runs.append(row)
-    return {"runs": runs}
+    providers = raw_rows(container.engine, "SELECT DISTINCT source FROM securities ORDER BY 1")
+    return {"providers": [row[0] for row in providers], "runs": runs}

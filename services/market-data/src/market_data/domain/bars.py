@@ -17,6 +17,7 @@ from market_data.domain.scaled import (
     market_cap_e2,
     to_scaled,
 )
+from market_data.domain.symbols import CLASS_SEPARATOR
 
 RAW_COLUMNS = (
     "date",
@@ -29,6 +30,8 @@ RAW_COLUMNS = (
     "volume",
     "shares_outstanding",
     "market_cap",
+    "split_num",  # a split on this day: new shares per old = split_num / split_den
+    "split_den",
 )
 STORED_COLUMNS = (
     "day",
@@ -41,6 +44,8 @@ STORED_COLUMNS = (
     "volume",
     "shares_e4",
     "market_cap_e2",
+    "split_num",
+    "split_den",
 )
 SECURITY_COLUMNS = ("symbol", "name", "exchange", "sector", "currency")
 SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-]{0,9}$"
@@ -99,6 +104,11 @@ def iso_day(value: str | date) -> int:
     return (when - EPOCH).days
 
 
+def day_date(day: int) -> date:
+    """The date of a day number (the inverse of ``iso_day``)."""
+    return EPOCH + timedelta(days=day)
+
+
 def normalize_bars(raw: pd.DataFrame, sessions: pd.DatetimeIndex) -> NormalizedBars:
     """Keep valid rows on exchange sessions, quantize to the stored scales, fill market caps.
 
@@ -146,9 +156,15 @@ def _among(
 def _clean_symbols(column: pd.Series) -> tuple[npt.NDArray[np.int64], pd.Index]:
     """Codes into the distinct cleaned symbols (-1 for missing or malformed ones)."""
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    cleaned = pd.Index(uniques).astype(str).str.strip().str.upper()
+    cleaned = (
+        pd.Index(uniques)
+        .astype(str)
+        .str.strip()
+        .str.upper()
+        .str.replace(CLASS_SEPARATOR, r"\1.\2", regex=True)
+    )
     valid = np.asarray(cleaned.str.match(SYMBOL_PATTERN), dtype=bool)
-    # 'aapl' and 'AAPL' clean to one symbol: factorize the cleaned names again.
+    # 'aapl' and 'AAPL' (and 'BRK-B' and 'BRK.B') clean to one symbol: factorize again.
     merged, symbols = pd.factorize(cleaned)
     mapping = np.where(valid, merged, -1).astype(np.int64)
     mapped = np.where(codes >= 0, mapping[np.clip(codes, 0, None)] if len(mapping) else -1, -1)
@@ -173,7 +189,20 @@ def _scale(frame: pd.DataFrame, day: npt.NDArray[np.int64], symbol: pd.Categoric
     computed = market_cap_e2(close, np.where(shares_ok, shares, 0))
     cap = np.where(given_ok, given, computed)
     out["market_cap_e2"] = _nullable(cap, given_ok | shares_ok)
+    num, den = _split_column(frame, "split_num"), _split_column(frame, "split_den")
+    split = (num > 0) & (den > 0)
+    out["split_num"] = np.where(split, num, 1).astype(np.int64)
+    out["split_den"] = np.where(split, den, 1).astype(np.int64)
     return out
+
+
+def _split_column(frame: pd.DataFrame, name: str) -> npt.NDArray[np.int64]:
+    """A split ratio's whole-number part (0 where none is given: no split)."""
+    if name not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int64)
+    values = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+    whole: npt.NDArray[np.int64] = np.nan_to_num(values, nan=0.0).astype(np.int64)
+    return whole
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray) -> pd.arrays.IntegerArray:

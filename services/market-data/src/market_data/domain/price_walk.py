@@ -39,6 +39,13 @@ class PriceWalk:
         self.step_vol = np.array(daily_vols, dtype="float64") * per_tick
         self.rng = np.random.default_rng(seed)
 
+    def keep_prices(self, previous: PriceWalk) -> None:
+        """Carry over the current prices of the symbols ``previous`` already walks."""
+        index = {symbol: i for i, symbol in enumerate(self.symbols)}
+        for old, symbol in enumerate(previous.symbols):
+            if symbol in index:
+                self.prices[index[symbol]] = previous.prices[old]
+
     def next(self, count: int) -> list[Tick]:
         chosen = self.rng.integers(0, len(self.symbols), count)
         shocks = self.rng.standard_normal(count)

@@ -27,6 +27,7 @@ class AccountView:
     last_equity: Decimal
     accrued_fees: Decimal
     positions: list[PositionValue]
+    as_of: str | None  # transaction time of the newest ledger activity applied, if any
 
 
 def read_session(engine: Engine) -> Session:
@@ -42,13 +43,23 @@ def account_view(engine: Engine, account_id: str, at: datetime) -> AccountView |
         marks = _quotes(session, [h.symbol for h in holdings])
         day_start = store.day_start_epoch(at)
         last = store.last_equity(session, account_id, Decimal(row.deposits), day_start)
-        fees = session.execute(
-            select(activities.c.fee).where(
-                activities.c.account_id == account_id,
-                activities.c.activity_type == "FILL",
-                activities.c.ts >= day_start,
+        fees = (
+            session.execute(
+                select(activities.c.fee).where(
+                    activities.c.account_id == account_id,
+                    activities.c.activity_type == "FILL",
+                    activities.c.ts >= day_start,
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )  # read now: a lazy result must not outlive its session
+        as_of = session.execute(
+            select(activities.c.transaction_time)
+            .where(activities.c.account_id == account_id)
+            .order_by(activities.c.id.desc())
+            .limit(1)
+        ).scalar()
         session.rollback()
     return AccountView(
         account_id=account_id,
@@ -57,6 +68,7 @@ def account_view(engine: Engine, account_id: str, at: datetime) -> AccountView |
         last_equity=last,
         accrued_fees=sum((Decimal(f) for f in fees if f), Decimal(0)),
         positions=[value_position(h, marks.get(h.symbol)) for h in holdings],
+        as_of=as_of,
     )
 
 

@@ -17,6 +17,15 @@ DEVELOPMENT_KEY = base64.urlsafe_b64encode(
 ).decode()
 
 
+def is_development_key(key: str) -> bool:
+    """True when ``key`` is the development key in any spelling Fernet accepts: it decodes
+    base64 leniently (standard or URL-safe alphabet, stray characters skipped)."""
+    try:
+        return base64.urlsafe_b64decode(key.encode()) == base64.urlsafe_b64decode(DEVELOPMENT_KEY)
+    except ValueError:  # binascii.Error: not base64 at all, so not this key either
+        return False
+
+
 class SecretsConfigError(RuntimeError):
     """The encryption keys are missing or malformed where they are required."""
 

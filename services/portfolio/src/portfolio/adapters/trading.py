@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
-from shared.identity import Caller
+from shared.identity import Caller, IdentitySigner
 
 
 class TradingUnavailable(RuntimeError):
@@ -23,6 +23,8 @@ class BrokerAccount:
     buying_power: Decimal
     halted: bool
     reserved_qty: dict[str, Decimal]
+    daytrade_count: int = 0
+    suspend_trade: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,17 @@ class TradingPort(Protocol):
 
 
 class HttpTrading:
-    def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(self, base_url: str, client: httpx.AsyncClient, signer: IdentitySigner) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
+        self.signer = signer
 
     async def account(self, account_id: str) -> BrokerAccount | None:
         try:
-            response = await self.client.get(f"{self.base_url}/internal/accounts/{account_id}")
+            response = await self.client.get(
+                f"{self.base_url}/internal/accounts/{account_id}",
+                headers={"X-Identity": self.signer.sign_service("portfolio")},
+            )
         except httpx.HTTPError as exc:
             raise TradingUnavailable(str(exc)) from exc
         if response.status_code == 404:
@@ -62,6 +68,8 @@ class HttpTrading:
                     h["symbol"]: Decimal(str(h.get("reserved_qty", "0")))
                     for h in data.get("holdings", [])
                 },
+                daytrade_count=int(data.get("daytrade_count", 0)),
+                suspend_trade=bool(data.get("suspend_trade", False)),
             )
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise TradingUnavailable(f"unreadable account from trading: {exc}") from exc
@@ -78,7 +86,7 @@ class HttpTrading:
     ) -> OrderResult:
         try:
             response = await self.client.request(
-                method, f"{self.base_url}{path}", json=body, headers=caller.as_headers()
+                method, f"{self.base_url}{path}", json=body, headers=self.signer.headers_for(caller)
             )
         except httpx.HTTPError as exc:
             raise TradingUnavailable(str(exc)) from exc

@@ -7,7 +7,9 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import socket
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +21,28 @@ from sqlalchemy.orm import Session
 
 from portfolio.adapters.secrets import SecretBox
 from portfolio.adapters.tables import webhook_deliveries, webhooks
-from portfolio.domain.webhook_targets import TargetRefused, check_addresses, check_url
+from portfolio.domain.webhook_targets import (
+    Pinned,
+    TargetRefused,
+    check_addresses,
+    check_url,
+    pinned,
+)
 
 logger = logging.getLogger("portfolio.webhooks")
 
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
 DELIVERY_HEADER = "X-Delivery-Id"
+
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str) -> list[str]:
+    """Every address ``host`` resolves to now (OSError when it does not resolve)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -67,20 +84,34 @@ class WebhookSender:
         policy: RetryPolicy,
         *,
         allow_private: bool = False,
+        resolve: Resolver | None = None,
     ) -> None:
         self.engine = engine
         self.box = box
         self.client = client
         self.policy = policy
         self.allow_private = allow_private
+        self.resolve = resolve or resolve_host
 
-    async def _check_target(self, url: str) -> None:
-        """Refuse a URL whose host resolves, now, to a non-public address (TargetRefused)."""
+    async def _check_target(self, url: str) -> Pinned:
+        """Resolve the URL's host once, refuse it when any address is not public
+        (TargetRefused), and pin the request to the first address: the connection goes where
+        the check looked, whatever the name resolves to a moment later."""
         host = check_url(url, allow_private=self.allow_private)
-        if self.allow_private:
-            return
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        check_addresses([str(info[4][0]) for info in infos], allow_private=False)
+        addresses = await self.resolve(host)
+        check_addresses(addresses, allow_private=self.allow_private)
+        return pinned(url, addresses[0])
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to the checked address of ``url``, with its host in Host and SNI."""
+        target = await self._check_target(url)
+        return await self.client.post(
+            target.url,
+            content=body,
+            headers={**headers, "Host": target.host_header},
+            timeout=self.policy.timeout_s,
+            extensions={"sni_hostname": target.server_name},
+        )
 
     def due(self, now: float, limit: int = 50) -> list[DueDelivery]:
         query = (
@@ -120,10 +151,7 @@ class WebhookSender:
         status: int | None = None
         error: str | None = None
         try:
-            await self._check_target(delivery.url)
-            response = await self.client.post(
-                delivery.url, content=delivery.body, headers=headers, timeout=self.policy.timeout_s
-            )
+            response = await self.post(delivery.url, delivery.body, headers)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"

@@ -8,13 +8,15 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from shared.asset_ids import as_uuid, asset_id
 from shared.errors import ApiError, ORJSONResponse
 from shared.identity import Caller, CurrentCaller, TradingCaller
+from shared.money import PERCENT, QTY, QTY_STEP
 
 from portfolio.adapters import read_store
 from portfolio.adapters.trading import BrokerAccount, TradingUnavailable
 from portfolio.api.deps import ContainerDep
-from portfolio.api.present import as_uuid, iso, money, parse_amount, price, qty, ratio
+from portfolio.api.present import iso, money, parse_amount, price, qty, ratio
 from portfolio.bootstrap import Container
 from portfolio.domain.ledger import ZERO
 from portfolio.domain.valuation import PositionValue, value_account
@@ -26,7 +28,8 @@ FALLBACK_HEADER = "X-Buying-Power-Source"
 # Where qty_available came from: "trading" (held minus what open sell orders reserve) or
 # "portfolio" (trading unreachable: the whole holding).
 QTY_SOURCE_HEADER = "X-Qty-Available-Source"
-QTY_STEP = Decimal("0.000000001")
+PDT_DAY_TRADES = 4
+PDT_EQUITY = Decimal("25000")
 
 
 @router.get("/account")
@@ -68,8 +71,38 @@ async def get_account(caller: CurrentCaller, c: ContainerDep, response: Response
         "trading_blocked": bool(broker and broker.halted),
         "transfers_blocked": False,
         "account_blocked": False,
-        "trade_suspended_by_user": False,
+        "trade_suspended_by_user": bool(broker and broker.suspend_trade),
         "created_at": iso(view.created_at),
+        **day_trading_fields(totals.equity, buying_power, broker),
+        **freshness_fields(view, broker),
+    }
+
+
+def freshness_fields(view: read_store.AccountView, broker: BrokerAccount | None) -> dict[str, Any]:
+    """How current this read is (our fields beside Alpaca's). ``as_of``: the transaction
+    time of the newest ledger activity applied. ``stale``: trading's ledger holds cash that
+    this read does not show yet (fills it made that are not applied here); null when
+    trading cannot be asked."""
+    return {
+        "as_of": view.as_of or iso(view.created_at),
+        "stale": None if broker is None else broker.cash != view.cash,
+    }
+
+
+def day_trading_fields(
+    equity: Decimal, buying_power: Decimal, broker: BrokerAccount | None
+) -> dict[str, Any]:
+    """Pattern-day-trader and options fields alpaca-py reads: 4 or more day trades in 5
+    sessions flag the account; day-trading buying power needs $25,000 of equity."""
+    count = broker.daytrade_count if broker else 0
+    return {
+        "daytrade_count": count,
+        "pattern_day_trader": count >= PDT_DAY_TRADES,
+        "daytrading_buying_power": money(buying_power) if equity >= PDT_EQUITY else "0",
+        "options_buying_power": money(buying_power),
+        "options_approved_level": 0,
+        "options_trading_level": 0,
+        "crypto_status": "INACTIVE",
     }
 
 
@@ -93,7 +126,7 @@ def available_qty(p: PositionValue, broker: BrokerAccount | None) -> Decimal:
 def present_position(p: PositionValue, available: Decimal | None = None) -> dict[str, Any]:
     h = p.holding
     return {
-        "asset_id": as_uuid(h.symbol, "asset"),
+        "asset_id": asset_id(h.symbol),
         "symbol": h.symbol,
         "exchange": "NASDAQ",
         "asset_class": "us_equity",
@@ -127,12 +160,22 @@ async def list_positions(
     return [present_position(p, available_qty(p, broker)) for p in view.positions]
 
 
+def find_position(c: Container, account_id: str, symbol_or_asset_id: str) -> PositionValue | None:
+    """A position by symbol, or by its asset id (the id orders and /v2/assets carry)."""
+    key = symbol_or_asset_id.strip()
+    if len(key) == 36 and key.count("-") == 4:
+        view = read_store.account_view(c.engine, account_id, c.clock.now())
+        positions = view.positions if view else []
+        return next((p for p in positions if asset_id(p.holding.symbol) == key.lower()), None)
+    return read_store.position(c.engine, account_id, key.upper())
+
+
 @router.get("/positions/{symbol}")
 async def get_position(
     symbol: str, caller: CurrentCaller, c: ContainerDep, response: Response
 ) -> dict[str, Any]:
     """One open position by symbol."""
-    found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
+    found = await asyncio.to_thread(find_position, c, caller.user_id, symbol)
     if found is None:
         raise ApiError(404, "position does not exist")
     broker = await _broker(c, caller.user_id)
@@ -145,7 +188,7 @@ async def close_position(
     symbol: str, request: Request, caller: TradingCaller, c: ContainerDep
 ) -> ORJSONResponse:
     """Close all or part (qty or percentage) of a position with a market order via trading."""
-    found = await asyncio.to_thread(read_store.position, c.engine, caller.user_id, symbol.upper())
+    found = await asyncio.to_thread(find_position, c, caller.user_id, symbol)
     if found is None:
         raise ApiError(404, "position does not exist")
     held = abs(available_qty(found, await _broker(c, caller.user_id)))
@@ -157,8 +200,8 @@ async def close_position(
 
 def _close_qty(held: Decimal, raw_qty: str | None, raw_pct: str | None) -> Decimal:
     """The quantity to close out of ``held`` (what is available to sell)."""
-    asked = parse_amount(raw_qty, "qty")
-    pct = parse_amount(raw_pct, "percentage")
+    asked = parse_amount(raw_qty, "qty", QTY)
+    pct = parse_amount(raw_pct, "percentage", PERCENT)
     if asked is not None and pct is not None:
         raise ApiError(422, "give qty or percentage, not both")
     if pct is not None:

@@ -6,21 +6,26 @@ import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from shared.asset_ids import as_uuid
+from shared.days import IsoDay
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
+from shared.money import Whole
 
 from portfolio.adapters import read_store
 from portfolio.adapters.read_store import ActivityFilter
 from portfolio.api.deps import ContainerDep
-from portfolio.api.present import as_uuid, money, parse_moment, price, qty
+from portfolio.api.present import money, parse_moment, price, qty
 from portfolio.domain.valuation import value_account
 
 router = APIRouter(prefix="/v2/account", tags=["activities"])
 
 KNOWN_TYPES = {"FILL", "CSD", "CSW", "FEE", "DIV", "TRANS"}
+ActivityType = Literal["FILL", "CSD", "CSW", "FEE", "DIV", "TRANS"]
+Direction = Literal["asc", "desc"]
 MAX_PAGE = 100
 
 
@@ -95,8 +100,8 @@ async def activities(
     date: str | None = None,
     after: str | None = None,
     until: str | None = None,
-    direction: str = "desc",
-    page_size: int = Query(default=MAX_PAGE, ge=1, le=MAX_PAGE),
+    direction: Direction = "desc",
+    page_size: Whole = Query(default=MAX_PAGE, ge=1, le=MAX_PAGE),
     page_token: str | None = None,
     symbol: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -109,14 +114,14 @@ async def activities(
 
 @router.get("/activities/{activity_type}")
 async def activities_of_type(
-    activity_type: str,
+    activity_type: ActivityType,
     caller: CurrentCaller,
     c: ContainerDep,
     date: str | None = None,
     after: str | None = None,
     until: str | None = None,
-    direction: str = "desc",
-    page_size: int = Query(default=MAX_PAGE, ge=1, le=MAX_PAGE),
+    direction: Direction = "desc",
+    page_size: Whole = Query(default=MAX_PAGE, ge=1, le=MAX_PAGE),
     page_token: str | None = None,
     symbol: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -128,23 +133,24 @@ async def activities_of_type(
     return [present_activity(r) for r in rows]
 
 
-PERIOD = re.compile(r"^(\d+)([DWMA])$")
+PERIOD_PATTERN = r"^[1-9][0-9]{0,4}[DWMA]$"
+PERIOD = re.compile(r"([1-9][0-9]{0,4})([DWMA])", re.ASCII)
 PERIOD_DAYS = {"D": 1, "W": 7, "M": 30, "A": 365}
 TIMEFRAMES = {"1Min": 60, "5Min": 300, "15Min": 900, "1H": 3600, "1D": 86_400}
+Timeframe = Literal["1Min", "5Min", "15Min", "1H", "1D"]
+MAX_PERIOD_DAYS = 100 * 365  # a century of history: far past any account, safe date arithmetic
 
 
 def _window(period: str, date_end: date | None, now: datetime) -> tuple[int, int, int]:
-    match = PERIOD.match(period)
-    if not match or int(match.group(1)) <= 0:
+    match = PERIOD.fullmatch(period)
+    if not match:
         raise ApiError(422, "period must be a number and a unit D, W, M or A (e.g. 1M)")
     days = int(match.group(1)) * PERIOD_DAYS[match.group(2)]
-    if date_end is None:
-        end = now
-    else:
-        end = min(
-            now,
-            datetime(date_end.year, date_end.month, date_end.day, tzinfo=UTC) + timedelta(days=1),
-        )
+    if days > MAX_PERIOD_DAYS:
+        raise ApiError(422, f"period must span at most {MAX_PERIOD_DAYS} days")
+    end = now
+    if date_end is not None and date_end < now.date():  # a later date_end is today: no overflow
+        end = datetime(date_end.year, date_end.month, date_end.day, tzinfo=UTC) + timedelta(days=1)
     start = end - timedelta(days=days)
     return int(start.timestamp()), int(end.timestamp()), days
 
@@ -153,18 +159,16 @@ def _window(period: str, date_end: date | None, now: datetime) -> tuple[int, int
 async def portfolio_history(
     caller: CurrentCaller,
     c: ContainerDep,
-    period: str = "1M",
-    timeframe: str | None = None,
-    date_end: date | None = None,
+    period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="e.g. 1D, 2W, 1M, 1A")] = "1M",
+    timeframe: Timeframe | None = None,
+    date_end: IsoDay | None = None,
     extended_hours: bool | None = None,
 ) -> dict[str, Any]:
     """Equity over time from periodic snapshots, with P&L against the window's base value."""
     now = c.clock.now()
     start, end, days = _window(period, date_end, now)
-    timeframe = timeframe or ("1Min" if days < 7 else "15Min" if days < 30 else "1D")
-    if timeframe not in TIMEFRAMES:
-        raise ApiError(422, f"timeframe must be one of {', '.join(TIMEFRAMES)}")
-    step = TIMEFRAMES[timeframe]
+    chosen = timeframe or ("1Min" if days < 7 else "15Min" if days < 30 else "1D")
+    step = TIMEFRAMES[chosen]
     points = await asyncio.to_thread(
         read_store.equity_buckets, c.engine, caller.user_id, start, end, step
     )
@@ -182,6 +186,6 @@ async def portfolio_history(
         "profit_loss": [money(e - base) for _, e in points],
         "profit_loss_pct": [float((e - base) / base) if base else None for _, e in points],
         "base_value": money(base),
-        "timeframe": timeframe,
+        "timeframe": chosen,
         "cashflow": {},
     }

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
+from shared.days import FIRST_DAY, LAST_DAY, parse_day
 from shared.errors import ApiError
-from shared.money import CENT, PRICE_TICK, InvalidAmount, money_str, quantize, to_decimal
+from shared.money import (
+    CENT,
+    PRICE_TICK,
+    InvalidAmount,
+    NumberKind,
+    money_str,
+    parse_number,
+    quantize,
+)
 
 RATIO_STEP = Decimal("0.000001")
 
@@ -28,40 +36,35 @@ def ratio(value: Decimal) -> str:
     return str(money_str(quantize(value, RATIO_STEP)))
 
 
-def as_uuid(value: str, kind: str) -> str:
-    """Our ids as the UUIDs alpaca-py requires (stable; UUIDs are kept as they are)."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"platform:{kind}:{value}"))
-
-
 def iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def parse_amount(raw: str | None, name: str) -> Decimal | None:
+def parse_amount(raw: str | None, name: str, kind: NumberKind) -> Decimal | None:
     if raw is None or raw == "":
         return None
     try:
-        return to_decimal(raw)
+        return parse_number(raw, kind)
     except InvalidAmount as exc:
         raise ApiError(422, f"{name}: {exc}") from exc
 
 
 def parse_moment(raw: str | None, name: str, *, end_of_day: bool = False) -> int | None:
-    """An RFC 3339 time or a date (its start, or the next day's start for an end bound)."""
+    """An RFC 3339 time or a date (its start, or the next day's start for an end bound),
+    between 1970 and 2199 (beyond them, epoch arithmetic overflows)."""
     if raw is None or raw == "":
         return None
     text = raw.strip().replace("Z", "+00:00").replace(" ", "+")
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
+            day = parse_day(text)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return int(start.timestamp()) + (86_400 if end_of_day else 0)
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ApiError(422, f"{name}: {raw!r} is not a date or RFC 3339 time") from exc
+        raise ApiError(422, f"{name}: {raw[:40]!r} is not a date or RFC 3339 time") from exc
+    if not FIRST_DAY.year <= moment.year <= LAST_DAY.year:
+        raise ApiError(422, f"{name}: {raw[:40]!r} is outside {FIRST_DAY}..{LAST_DAY}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
+from shared.days import IsoDay
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
 
@@ -43,7 +44,7 @@ def _mark(m: TradeMark | None) -> dict[str, Any] | None:
 
 @router.get("/trading")
 async def trading_report(
-    start: date, end: date, caller: CurrentCaller, c: ContainerDep, symbol: str | None = None
+    start: IsoDay, end: IsoDay, caller: CurrentCaller, c: ContainerDep, symbol: str | None = None
 ) -> dict[str, Any]:
     """Trades, volume, fees, realized P&L (average cost), win rate, drawdown, turnover."""
     if end < start:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
-from shared.money import Amount
+from shared.money import Threshold, Whole
 
 from portfolio.adapters import read_store, rules_admin
 from portfolio.api.deps import ContainerDep
@@ -25,7 +25,7 @@ PERCENT_KINDS = {RuleKind.MAX_DRAWDOWN, RuleKind.MAX_POSITION_WEIGHT}
 class RuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: RuleKind
-    threshold: Amount
+    threshold: Threshold
     action: RuleAction = RuleAction.ALERT
     symbol: str | None = Field(default=None, max_length=32)
     direction: Direction | None = None
@@ -40,7 +40,7 @@ class RuleCreate(BaseModel):
 
 class RuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    threshold: Amount | None = None
+    threshold: Threshold | None = None
     action: RuleAction | None = None
     direction: Direction | None = None
     name: str | None = Field(default=None, max_length=200)
@@ -191,7 +191,7 @@ async def list_alerts(
     caller: CurrentCaller,
     c: ContainerDep,
     unacknowledged: bool = False,
-    limit: int = Query(default=100, ge=1, le=500),
+    limit: Whole = Query(default=100, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     """The caller's alerts, newest first."""
     rows = await asyncio.to_thread(

@@ -21,7 +21,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2000)
+    url: str = Field(max_length=2000, pattern=r"^https?://[^\s/?#@]+([/?#]\S*)?$")
     secret: str | None = Field(default=None, min_length=16, max_length=200)
 
 

@@ -3,37 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from shared.errors import ApiError, ORJSONResponse
+from shared.errors import ApiError, ORJSONResponse, documented
 from shared.identity import CurrentCaller, TradingCaller
+from shared.money import Whole
 
 from trading import handlers, queries
 from trading.adapters.metrics import count_order
-from trading.api.schemas import OrderIn, ReplaceIn, order_json
+from trading.api.schemas import OrderIn, ReplaceIn
+from trading.deps import TradingDeps
+from trading.domain.commands import CancelAllOrders, CancelOrder, ReplaceOrder, SubmitOrder
 from trading.domain.orders import OrderRefused, Side
+from trading.order_json import order_json
 
 router = APIRouter(prefix="/v2", tags=["orders"])
 T = TypeVar("T")
 
 
-async def trading_deps(request: Request) -> handlers.TradingDeps:
-    deps: handlers.TradingDeps = request.app.state.container.deps
+async def trading_deps(request: Request) -> TradingDeps:
+    deps: TradingDeps = request.app.state.container.deps
     return deps
 
 
-Deps = Annotated[handlers.TradingDeps, Depends(trading_deps)]
+Deps = Annotated[TradingDeps, Depends(trading_deps)]
 
 
-async def command(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run a write command on the few threads reserved for them (writes are serialized
+async def command(request: Request, message: object, deps: TradingDeps) -> Any:
+    """Handle a write command on the few threads reserved for them (writes are serialized
     anyway; fewer threads contending for the lock and the GIL answer faster)."""
     pool: ThreadPoolExecutor = request.app.state.container.commands
-    return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, handlers.handle, message, deps)
 
 
 def parse_time(name: str, value: str | None) -> datetime | None:
@@ -62,9 +66,7 @@ async def submit_order(
 ) -> ORJSONResponse:
     """Submit an order (market, limit, stop, stop_limit, trailing_stop; bracket, oco, oto)."""
     try:
-        order = await command(
-            request, handlers.submit_order, deps, caller.user_id, body.to_request()
-        )
+        order = await command(request, SubmitOrder(caller.user_id, body.to_request()), deps)
     except OrderRefused:
         count_order(request, "rejected")
         raise
@@ -77,7 +79,7 @@ def list_orders(
     caller: CurrentCaller,
     deps: Deps,
     status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Whole = Query(default=50, ge=1, le=500),
     after: str | None = None,
     until: str | None = None,
     direction: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
@@ -100,7 +102,11 @@ def list_orders(
     return ORJSONResponse([order_json(order) for order in found])
 
 
-@router.get("/orders:by_client_order_id", summary="Get an order by client order id")
+@router.get(
+    "/orders:by_client_order_id",
+    summary="Get an order by client order id",
+    responses=documented(404),
+)
 def get_by_client_order_id(
     client_order_id: str, caller: CurrentCaller, deps: Deps
 ) -> ORJSONResponse:
@@ -122,7 +128,7 @@ async def replace_order(
 ) -> ORJSONResponse:
     """Replace an open order: a new order is created and the old one becomes replaced."""
     patch = body.to_request()
-    order = await command(request, handlers.replace_order, deps, caller.user_id, order_id, patch)
+    order = await command(request, ReplaceOrder(caller.user_id, order_id, patch), deps)
     return ORJSONResponse(order_json(order))
 
 
@@ -131,14 +137,14 @@ async def cancel_order(
     order_id: str, caller: TradingCaller, deps: Deps, request: Request
 ) -> Response:
     """Cancel an open order (204); 422 when it is already filled or closed."""
-    await command(request, handlers.cancel_order, deps, caller.user_id, order_id)
+    await command(request, CancelOrder(caller.user_id, order_id), deps)
     return Response(status_code=204)
 
 
 @router.delete("/orders", summary="Cancel all open orders")
 async def cancel_all_orders(caller: TradingCaller, deps: Deps, request: Request) -> ORJSONResponse:
     """Cancel every open order; 207 with one status per order."""
-    canceled = await command(request, handlers.cancel_all_orders, deps, caller.user_id)
+    canceled = await command(request, CancelAllOrders(caller.user_id), deps)
     body: list[dict[str, Any]] = [
         {"id": order.id, "status": 200, "body": order_json(order)} for order in canceled
     ]

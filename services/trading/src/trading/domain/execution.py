@@ -1,4 +1,4 @@
-"""The execution simulator's rules: how an order reacts to a trade price, at what price it
+"""The execution engine's rules: how an order reacts to a trade price, at what price it
 fills and what it costs. Pure functions of the order, the price and the model."""
 
 from __future__ import annotations
@@ -6,8 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Protocol
 
-from trading.domain.orders import Order, OrderType, Side
+from shared.money import QTY_STEP
+
+from trading.domain.orders import Order, OrderType, Side, TimeInForce
 
 BPS = Decimal("10000")
 PRICE_STEP = Decimal("0.0001")
@@ -15,12 +18,39 @@ CENT = Decimal("0.01")
 SCALE = 10_000  # prices are indexed as integers of 1/10,000 dollar
 
 
+class FillModel(Protocol):
+    """What the engine asks of a fill model (a volume-aware one adds a participation cap)."""
+
+    def fill_price(self, side: Side, market: Decimal, limit: Decimal | None) -> Decimal: ...
+
+    def fee(self, qty: Decimal, price: Decimal) -> Decimal: ...
+
+    def reserve_price(self, last: Decimal) -> Decimal: ...
+
+    def fill_cap(self, remaining: Decimal, size: Decimal | None) -> Decimal | None: ...
+
+
 @dataclass(frozen=True)
 class ExecutionModel:
+    """``full`` (participation_rate None): an order fills whole on the trade that reaches it.
+    ``participation``: one trade fills at most ``participation_rate`` of its size (whole
+    shares, unless what is left is a fraction); the rest keeps working on later trades."""
+
     slippage_bps: Decimal = Decimal("0")
     fee_per_share: Decimal = Decimal("0")
     fee_bps: Decimal = Decimal("0")
     market_buffer_bps: Decimal = Decimal("0")
+    participation_rate: Decimal | None = None
+
+    def fill_cap(self, remaining: Decimal, size: Decimal | None) -> Decimal | None:
+        """The most of ``remaining`` a trade of ``size`` may fill (None: no cap; a trade of
+        unknown or zero size, such as an order meeting the last price, is not capped)."""
+        if self.participation_rate is None or size is None or size <= 0:
+            return None
+        share = size * self.participation_rate
+        whole = remaining == remaining.to_integral_value()
+        cap = share.quantize(Decimal(1) if whole else QTY_STEP, ROUND_FLOOR)
+        return min(cap, remaining)
 
     def fill_price(self, side: Side, market: Decimal, limit: Decimal | None) -> Decimal:
         """The market price moved against the taker by the slippage, never past its limit."""
@@ -96,13 +126,26 @@ def react(order: Order, price: Decimal) -> Reaction:
 def attention_bounds(order: Order) -> tuple[int | None, int | None]:
     """Integer price bounds (1/10,000 $): the order needs a look when a tick is at or above
     the first or at or below the second. Conservative: a superset of the ticks that matter."""
-    up, down = _levels(order)
+    up, down = attention_levels(order)
     above = None if up is None else math.floor(up * SCALE)
     below = None if down is None else math.ceil(down * SCALE)
     return above, below
 
 
-def _levels(order: Order) -> tuple[Decimal | None, Decimal | None]:
+def waits_for_auction(order: Order) -> bool:
+    """opg and cls orders fill in the opening or closing auction, never at submission: an
+    opg meets the first trade of regular hours, a cls the last before the close
+    (``trading.domain.sessions``)."""
+    return order.time_in_force in (TimeInForce.OPG, TimeInForce.CLS)
+
+
+def attention_levels(order: Order) -> tuple[Decimal | None, Decimal | None]:
+    """The prices at or above, and at or below which the order needs a look (an opg looks
+    at every trade until its opening one; a cls at none: its close fills it)."""
+    if order.time_in_force == TimeInForce.OPG:
+        return Decimal("0"), None
+    if order.time_in_force == TimeInForce.CLS:
+        return None, None
     buy = order.side == Side.BUY
     kind = order.type
     if kind == OrderType.MARKET or (

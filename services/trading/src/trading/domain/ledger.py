@@ -1,5 +1,6 @@
 """The broker ledger: an account's cash and holdings, what orders hold in reserve, and how a
-fill settles. Cash counts reserved cash; buying power is what is not reserved."""
+fill settles. Cash counts reserved cash; buying power is what is not reserved. Cost basis and
+realized P&L are the portfolio's (one rule: portfolio.domain.ledger.apply_fill)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from trading.domain.orders import ZERO, Order, OrderRefused, Side
+from shared.money import QTY_STEP
 
-QTY_STEP = Decimal("0.000000001")
+from trading.domain.orders import ZERO, InsufficientFunds, Order, Side
 
 
 @dataclass
@@ -20,7 +21,6 @@ class Account:
     reserved_cash: Decimal = ZERO
     deposits: Decimal = ZERO
     fees_paid: Decimal = ZERO
-    realized_pnl: Decimal = ZERO
     halted: bool = False
     sequence: int = 0
 
@@ -39,7 +39,6 @@ class Holding:
     symbol: str
     qty: Decimal = ZERO
     reserved_qty: Decimal = ZERO
-    cost_basis: Decimal = ZERO
 
     @property
     def available(self) -> Decimal:
@@ -47,18 +46,16 @@ class Holding:
 
 
 def reserve(account: Account, holding: Holding, order: Order, cash: Decimal, qty: Decimal) -> None:
-    """Hold cash (buys) or shares (sells) for an order, or refuse with 403 changing nothing."""
+    """Hold cash (buys) or shares (sells) for an order, or refuse changing nothing."""
     if cash > account.buying_power:
-        raise OrderRefused(
+        raise InsufficientFunds(
             f"insufficient buying power: the order needs {cash:f}, "
-            f"{account.buying_power:f} is available",
-            status=403,
+            f"{account.buying_power:f} is available"
         )
     if qty > holding.available:
-        raise OrderRefused(
+        raise InsufficientFunds(
             f"insufficient qty available for order (requested: {qty:f}, "
-            f"available: {holding.available:f})",
-            status=403,
+            f"available: {holding.available:f})"
         )
     account.reserved_cash += cash
     order.reserved_cash += cash
@@ -126,13 +123,8 @@ def settle_fill(
     if order.side == Side.BUY:
         account.cash -= gross + fee
         holding.qty += qty
-        holding.cost_basis += gross
     else:
-        average = holding.cost_basis / holding.qty if holding.qty else ZERO
-        cost = holding.cost_basis if qty >= holding.qty else average * qty
         account.cash += gross - fee
-        account.realized_pnl += gross - cost
         holding.qty -= qty
-        holding.cost_basis -= cost
     if account.cash < 0 or holding.qty < 0:
         raise AssertionError("a fill would overdraw the account: affordable_qty was skipped")

@@ -53,12 +53,20 @@ class LegRole(StrEnum):
 
 
 class OrderRefused(ValueError):
-    """A submission that cannot be accepted; ``status`` is the HTTP status to answer with."""
+    """A submission or change that cannot be accepted (how the API answers each kind is
+    ``trading.api.errors``'s table)."""
 
-    def __init__(self, message: str, status: int = 422) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.status = status
         self.message = message
+
+
+class InsufficientFunds(OrderRefused):
+    """The buying power or the shares an order needs are not available."""
+
+
+class AccountHalted(OrderRefused):
+    """A risk rule halted the account's risk-increasing orders."""
 
 
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,11}$")
@@ -186,7 +194,7 @@ class Order:
 
 class OrderNotFound(OrderRefused):
     def __init__(self, message: str = "order not found") -> None:
-        super().__init__(message, status=404)
+        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ _WORKING_EXITS = frozenset(
 # status -> the statuses it may move to; terminal statuses map to nothing.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING_NEW: frozenset({S.ACCEPTED, S.NEW, S.HELD, S.REJECTED, S.CANCELED}),
-    S.ACCEPTED: frozenset({S.NEW, S.PENDING_NEW, S.REJECTED, S.CANCELED, S.EXPIRED}),
+    S.ACCEPTED: frozenset({S.NEW, S.PENDING_NEW, S.REJECTED, S.CANCELED, S.EXPIRED, S.REPLACED}),
     S.HELD: frozenset({S.NEW, S.CANCELED, S.EXPIRED, S.REPLACED, S.REJECTED}),
     S.NEW: _WORKING_EXITS,
     S.PARTIALLY_FILLED: (_WORKING_EXITS - {S.REJECTED}) | {S.PARTIALLY_FILLED},

@@ -13,6 +13,7 @@ from trading.domain.orders import (
     Side,
     TimeInForce,
 )
+from trading.domain.refusals import UnprocessableOrder
 
 MAX_PRICE = Decimal("1000000")
 MAX_QTY = Decimal("100000000")
@@ -37,7 +38,7 @@ def check_price(name: str, value: Decimal) -> None:
         raise OrderRefused(f"{name} must be below {MAX_PRICE}")
     allowed = 2 if value >= ONE_DOLLAR else 4
     if decimals_of(value) > allowed:
-        raise OrderRefused(
+        raise UnprocessableOrder(
             f"invalid {name} {value}: sub-penny increment does not fulfill minimum pricing "
             f"criteria (at most {allowed} decimals for prices "
             f"{'>=' if allowed == 2 else '<'} $1.00)"
@@ -90,11 +91,6 @@ def check_type_prices(request: OrderRequest) -> None:
 
 def check_time_in_force(request: OrderRequest) -> None:
     tif = request.time_in_force
-    if tif in (TimeInForce.OPG, TimeInForce.CLS):
-        raise OrderRefused(
-            f"time_in_force {tif} needs an exchange calendar with auctions; the simulated "
-            "24-hour session has none: use day or gtc"
-        )
     if tif in (TimeInForce.IOC, TimeInForce.FOK) and request.type not in (
         OrderType.MARKET,
         OrderType.LIMIT,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from shared.errors import ApiError, ORJSONResponse
 from shared.identity import CurrentCaller, TradingCaller
+from shared.money import Whole
 
 from trading.strategies import handlers
 from trading.strategies.adapters.repository import list_orders, list_signals, list_strategies
@@ -31,7 +32,8 @@ async def _services(request: Request) -> StrategyServices:
 
 
 Services = Annotated[StrategyServices, Depends(_services)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
+PageLimit = Annotated[Whole, Query(ge=1, le=1000)]
+
 router = APIRouter(prefix="/strategies", tags=["strategies"])
 
 
@@ -135,7 +137,10 @@ async def delete(strategy_id: str, caller: TradingCaller, services: Services) ->
 
 @router.get("/{strategy_id}/signals", response_model=list[SignalPublic])
 async def signals(
-    strategy_id: str, caller: CurrentCaller, services: Services, limit: Limit = 100
+    strategy_id: str,
+    caller: CurrentCaller,
+    services: Services,
+    limit: Whole = Query(default=100, ge=1, le=1000),
 ) -> list[SignalPublic]:
     """The strategy's signals, newest first, with their reasons and what was done."""
     handlers.get_strategy(services, caller.user_id, strategy_id)
@@ -145,7 +150,10 @@ async def signals(
 
 @router.get("/{strategy_id}/orders", response_model=list[StrategyOrderPublic])
 async def orders(
-    strategy_id: str, caller: CurrentCaller, services: Services, limit: Limit = 100
+    strategy_id: str,
+    caller: CurrentCaller,
+    services: Services,
+    limit: Whole = Query(default=100, ge=1, le=1000),
 ) -> list[StrategyOrderPublic]:
     """Orders the strategy placed, newest first."""
     handlers.get_strategy(services, caller.user_id, strategy_id)

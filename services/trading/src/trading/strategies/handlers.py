@@ -63,10 +63,9 @@ async def create_strategy(
         created_at=now,
         updated_at=now,
     )
-    with Session(services.engine) as session, session.begin():
+    # The row stays readable after the commit (expire_on_commit=False), no flush needed.
+    with Session(services.engine, expire_on_commit=False) as session, session.begin():
         session.add(row)
-        session.flush()
-        session.expunge(row)
     return row
 
 
@@ -124,7 +123,7 @@ def _change(
     status: str | None = None,
     if_revision: int | None = None,
 ) -> StrategyRow:
-    with Session(services.engine) as session, session.begin():
+    with Session(services.engine, expire_on_commit=False) as session, session.begin():
         row = find_strategy(session, account_id, strategy_id, lock=True)
         if row is None:
             raise ApiError(404, f"strategy {strategy_id} not found")
@@ -138,8 +137,6 @@ def _change(
         if status is not None:
             row.status = status
         row.updated_at = services.clock.now()
-        session.flush()
-        session.expunge(row)
     return row
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-from shared.money import Amount
+from shared.days import IsoDay
+from shared.money import Amount, Cash, Percent, Qty, WholeIn
 
-from trading.strategies.domain.spec import SignalParams, Sizing, StrategySpec, Timeframe
+from trading.strategies.domain.spec import (
+    MAX_SYMBOLS,
+    SignalParams,
+    Sizing,
+    StrategySpec,
+    Symbol,
+    Timeframe,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -34,13 +42,13 @@ class StrategyUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     parameters: SignalParams | None = None
-    symbols: list[str] | None = None
+    symbols: list[Symbol] | None = Field(default=None, min_length=1, max_length=MAX_SYMBOLS)
     timeframe: Timeframe | None = None
     sizing: Sizing | None = None
-    take_profit_pct: Amount | None = None
-    stop_loss_pct: Amount | None = None
-    max_position: Amount | None = None
-    cooldown_bars: int | None = None
+    take_profit_pct: Percent | None = None
+    stop_loss_pct: Percent | None = None
+    max_position: Qty | None = None
+    cooldown_bars: Annotated[int, WholeIn(ge=0, le=100_000)] | None = None
 
     def spec_changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"name"})
@@ -105,9 +113,9 @@ class StrategyOrderPublic(BaseModel):
 class BacktestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
-    initial_cash: Amount = Field(default=Decimal(100_000))
+    start: IsoDay
+    end: IsoDay
+    initial_cash: Cash = Field(default=Decimal(100_000))
 
     @model_validator(mode="after")
     def _valid(self) -> Self:
@@ -148,8 +156,8 @@ class MetricsPublic(BaseModel):
 
 
 class BacktestReport(BaseModel):
-    start: date
-    end: date
+    start: IsoDay
+    end: IsoDay
     initial_cash: Amount
     final_equity: Amount
     symbols: list[str]

@@ -1,4 +1,5 @@
-"""CSV / CSV.gz files with ``date,ticker,close,shares_outstanding,market_cap[,name,sector]``."""
+"""CSV / CSV.gz files with ``date,ticker,close,shares_outstanding,market_cap[,name,sector]``,
+optionally ``adj_close`` (split-adjusted close) and ``split_ratio`` (see domain.splits)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from market_data.adapters.providers.base import (
     session_chunks,
 )
 from market_data.domain.bars import RAW_COLUMNS
+from market_data.domain.splits import BadRatio, parse_ratio
 
 REQUIRED = ("date", "ticker", "close", "shares_outstanding", "market_cap")
 NUMERIC = (
@@ -62,7 +64,31 @@ def read_bars_file(path: Path) -> pd.DataFrame:
         bars[column] = values.astype("float64")
     for column in ("name", "sector"):
         bars[column] = frame[column] if column in frame.columns else None
+    bars["split_num"], bars["split_den"] = _split_ratios(path, frame)
+    if "adj_close" in frame.columns:
+        # An adjusted close already carries the split: the ratio is not applied again.
+        adjusted = bars["adj_close"].notna()
+        bars.loc[adjusted, ["split_num", "split_den"]] = np.nan
     return bars
+
+
+def _split_ratios(path: Path, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``split_ratio`` as exact numerators and denominators (NaN where none is given);
+    raises InputError naming the first bad value's line."""
+    num = pd.Series(np.nan, index=frame.index)
+    den = pd.Series(np.nan, index=frame.index)
+    if "split_ratio" not in frame.columns:
+        return num, den
+    text = frame["split_ratio"]
+    for value in text.dropna().unique().tolist():
+        try:
+            ratio = parse_ratio(str(value))
+        except BadRatio as exc:
+            line = int(np.flatnonzero((text == value).to_numpy())[0]) + 2
+            raise InputError(f"{path.name} line {line}: {exc}") from exc
+        where = text == value
+        num[where], den[where] = ratio.numerator, ratio.denominator
+    return num, den
 
 
 class FileProvider:
@@ -72,6 +98,10 @@ class FileProvider:
         self.path = path
         self.chunk_sessions = chunk_sessions
         self.bars = read_bars_file(path)
+        # Neither column: splits are detected from the shares and price moves.
+        self.detect_splits = bool(
+            self.bars["adj_close"].isna().all() and self.bars["split_num"].isna().all()
+        )
         self.provenance = Provenance(
             details={"file": str(path.resolve()), "bytes": path.stat().st_size,
                      "rows_in_file": len(self.bars)}

@@ -93,6 +93,8 @@ class HttpSymbolDirectory:
             )
         except httpx.HTTPError as exc:
             raise UnavailableError(f"market-data did not answer: {exc}") from exc
+        if response.status_code == 404:  # none of them is known
+            return list(symbols)
         if response.status_code != 200:
             raise UnavailableError(f"market-data answered {response.status_code}")
         known = set((response.json().get("trades") or {}).keys())

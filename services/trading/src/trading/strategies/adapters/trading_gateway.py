@@ -11,7 +11,10 @@ from shared.db import readonly
 
 from trading import handlers, queries
 from trading.adapters import repository as repo
+from trading.deps import TradingDeps
+from trading.domain.commands import CancelOrder, SubmitOrder
 from trading.domain.orders import (
+    Order,
     OrderClass,
     OrderNotFound,
     OrderRefused,
@@ -22,7 +25,6 @@ from trading.domain.orders import (
     TimeInForce,
 )
 from trading.domain.orders import OrderRequest as TradingOrderRequest
-from trading.handlers import TradingDeps
 from trading.strategies.ports import OrderRejectedError, OrderRequest
 
 ORDER_CLASSES = {"simple": OrderClass.SIMPLE, "bracket": OrderClass.BRACKET, "oto": OrderClass.OTO}
@@ -49,9 +51,8 @@ class TradingOrderGateway:
 
     async def submit(self, account_id: str, request: OrderRequest) -> str:
         try:
-            order = await asyncio.to_thread(
-                handlers.submit_order, self.deps, account_id, to_trading_request(request)
-            )
+            command = SubmitOrder(account_id, to_trading_request(request))
+            order: Order = await asyncio.to_thread(handlers.handle, command, self.deps)
         except OrderRefused as exc:
             raise OrderRejectedError(exc.message) from exc
         return order.id
@@ -69,7 +70,7 @@ class TradingOrderGateway:
         for member in (order, *(order.legs or [])):
             if member.is_open:
                 with contextlib.suppress(OrderRefused, OrderNotFound):
-                    handlers.cancel_order(self.deps, account_id, member.id)
+                    handlers.handle(CancelOrder(account_id, member.id), self.deps)
 
     async def position_qty(self, account_id: str, symbol: str) -> Decimal:
         return await asyncio.to_thread(self._position, account_id, symbol)

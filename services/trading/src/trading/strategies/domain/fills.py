@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from trading.domain.execution import ExecutionModel
+from trading.domain.execution import ExecutionModel, FillModel
 from trading.domain.orders import Side as OrderSide
 from trading.strategies.domain.rules import Side
 
 
 class FillRules(Protocol):
+    @property
+    def model(self) -> FillModel:
+        """The engine's fill model these rules come from."""
+        ...
+
     def fill_price(self, side: Side, market: Decimal, limit: Decimal | None = None) -> Decimal:
         """The price an order of ``side`` gets when the market trades at ``market``."""
         ...

@@ -11,11 +11,20 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from shared.money import Amount
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from shared.money import Percent, Qty, Real, Size, Whole
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 MAX_SYMBOLS = 100
+# A ticker as sent: any case (stored upper-case), as OpenAPI documents it.
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$")]
 
 
 class _Params(BaseModel):
@@ -23,8 +32,8 @@ class _Params(BaseModel):
 
 
 class _Crossover(_Params):
-    fast: int = Field(gt=1, le=1000, description="periods of the fast average (> 1)")
-    slow: int = Field(gt=1, le=1000, description="periods of the slow average (> fast)")
+    fast: Whole = Field(gt=1, le=1000, description="periods of the fast average (> 1)")
+    slow: Whole = Field(gt=1, le=1000, description="periods of the slow average (> fast)")
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> Self:
@@ -49,9 +58,9 @@ class RsiThresholds(_Params):
     """Buy when RSI climbs back above ``oversold``; sell when it falls back below ``overbought``."""
 
     kind: Literal["rsi"] = "rsi"
-    period: int = Field(default=14, gt=1, le=1000)
-    oversold: float = Field(default=30.0, gt=0, lt=100)
-    overbought: float = Field(default=70.0, gt=0, lt=100)
+    period: Whole = Field(default=14, gt=1, le=1000)
+    oversold: Real = Field(default=30.0, gt=0, lt=100)
+    overbought: Real = Field(default=70.0, gt=0, lt=100)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -66,9 +75,9 @@ class MacdCross(_Params):
     """Buy when the MACD line crosses above its signal line; sell when it crosses below."""
 
     kind: Literal["macd"] = "macd"
-    fast: int = Field(default=12, gt=1, le=1000)
-    slow: int = Field(default=26, gt=1, le=1000)
-    signal: int = Field(default=9, gt=1, le=1000)
+    fast: Whole = Field(default=12, gt=1, le=1000)
+    slow: Whole = Field(default=26, gt=1, le=1000)
+    signal: Whole = Field(default=9, gt=1, le=1000)
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> Self:
@@ -82,8 +91,8 @@ class Bollinger(_Params):
     opposite (buy below the lower band, sell above the upper one)."""
 
     kind: Literal["bollinger"] = "bollinger"
-    period: int = Field(default=20, gt=1, le=1000)
-    deviations: float = Field(default=2.0, gt=0, le=10)
+    period: Whole = Field(default=20, gt=1, le=1000)
+    deviations: Real = Field(default=2.0, gt=0, le=10)
     mode: Literal["breakout", "mean_reversion"] = "breakout"
 
 
@@ -98,7 +107,7 @@ class Sizing(_Params):
     """How much a buy signal buys: a fixed quantity, a notional amount, or a percent of equity."""
 
     mode: Literal["qty", "notional", "percent_equity"] = "qty"
-    value: Amount = Field(description="shares, dollars, or percent (0-100]")
+    value: Size = Field(description="shares, dollars, or percent (0-100]")
 
     @model_validator(mode="after")
     def _positive(self) -> Self:
@@ -113,13 +122,13 @@ class StrategySpec(_Params):
     """Everything that decides what a strategy trades; a PATCH replaces it as a whole."""
 
     parameters: SignalParams
-    symbols: list[str] = Field(min_length=1, max_length=MAX_SYMBOLS)
+    symbols: list[Symbol] = Field(min_length=1, max_length=MAX_SYMBOLS)
     timeframe: Timeframe = "1Min"
     sizing: Sizing
-    take_profit_pct: Amount | None = Field(default=None, description="percent above entry")
-    stop_loss_pct: Amount | None = Field(default=None, description="percent below entry")
-    max_position: Amount | None = Field(default=None, description="max shares held per symbol")
-    cooldown_bars: int = Field(default=0, ge=0, le=100_000)
+    take_profit_pct: Percent | None = Field(default=None, description="percent above entry")
+    stop_loss_pct: Percent | None = Field(default=None, description="percent below entry")
+    max_position: Qty | None = Field(default=None, description="max shares held per symbol")
+    cooldown_bars: Whole = Field(default=0, ge=0, le=100_000)
 
     @field_validator("symbols")
     @classmethod
