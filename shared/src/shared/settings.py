@@ -149,16 +149,13 @@ class ServiceSettings(BaseSettings):
     def redis_auth(self) -> RedisAuth | None:
         """This process's Redis user and password, or None when no password file exists."""
         user = self.redis_username or (self.service.value if self.service else OPS_REDIS_USER)
-        candidates = (
-            self.redis_password_file,
-            redis_secret_path(self.var_dir, user),
-            DOCKER_SECRETS / f"redis_{user}",
-        )
-        for path in candidates:
-            if path is not None and path.is_file():
-                return RedisAuth(user, path.read_text().strip())
         if self.redis_password_file is not None:
-            raise SettingsError(f"REDIS_PASSWORD_FILE {self.redis_password_file} does not exist")
+            if not self.redis_password_file.is_file():
+                raise SettingsError(f"REDIS_PASSWORD_FILE {self.redis_password_file} is no file")
+            return RedisAuth(user, self.redis_password_file.read_text().strip())
+        for path in (redis_secret_path(self.var_dir, user), DOCKER_SECRETS / f"redis_{user}"):
+            if path.is_file():
+                return RedisAuth(user, path.read_text().strip())
         return None
 
     def port_of(self, service: ServiceName) -> int:
