@@ -21,6 +21,7 @@ from shared.metrics import read_bus_state
 from shared.redis_acl import ALL_USERS, USERS, RedisUser, write_acl_file
 from shared.redis_conn import service_redis
 from shared.settings import ServiceName, ServiceSettings
+from shared.testing.processes import find_executable, free_port, running_process
 from shared.testing.servers import private_redis
 
 ALL_STREAMS = (
@@ -305,3 +306,32 @@ async def test_the_index_caches_under_its_own_prefix_only(
         assert await foreign.bump("performance") == -1  # refused (NOPERM), logged
     finally:
         await client.aclose()
+
+
+async def test_a_restart_replays_the_consumers_transactions_from_the_aof(tmp_path: Path) -> None:
+    """Redis 7.0 re-checks an AOF transaction at EXEC as the ``default`` user: the ACL must not
+    make a restart drop the groups' pending entries (XREADGROUP's propagated XCLAIMs)."""
+    executable = find_executable("redis-server")
+    assert executable is not None
+    var_dir, data, port = tmp_path / "var", tmp_path / "data", free_port()
+    acl_file = write_acl_file(var_dir)
+    data.mkdir()
+    argv = [executable, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data)]
+    argv += ["--appendonly", "yes", "--save", "", "--aclfile", str(acl_file)]
+    server = AclServer(f"redis://127.0.0.1:{port}/0", var_dir)
+    (trading,) = [user for user in USERS if user.name == ServiceName.TRADING]
+    with running_process(argv, port=port, log_path=tmp_path / "redis.log"):
+        client = server.client(trading)
+        await server.client().xadd(Streams.TICKS, {"data": encode(tick())})
+        await server.client().xadd(Streams.TICKS, {"data": encode(tick("MSFT"))})
+        await client.xgroup_create(Streams.TICKS, "trading", "0")
+        await client.xreadgroup("trading", "c1", {Streams.TICKS: ">"}, count=10)
+        await client.aclose()
+
+    with running_process(argv, port=port, log_path=tmp_path / "redis.log"):
+        ops = server.client()
+        pending = await ops.xpending(Streams.TICKS, "trading")
+        await ops.aclose()
+
+    assert pending["pending"] == 2
+    assert "AOF-loading-client" not in (tmp_path / "redis.log").read_text()

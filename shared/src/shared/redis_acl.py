@@ -123,7 +123,12 @@ def acl_rules() -> dict[str, str]:
     return rules
 
 
-DISABLED_DEFAULT = "user default off resetpass resetkeys resetchannels -@all"
+# ``off``: no connection can be, or become, ``default`` (NOAUTH before AUTH; AUTH default is
+# refused whatever the password). Its command rules stay ``+@all`` on purpose: Redis 7.0
+# checks a transaction's commands again at EXEC against the AOF-loading client's user, which
+# is ``default``, so with ``-@all`` a restart drops every MULTI/EXEC of the AOF (XREADGROUP's
+# propagated XCLAIMs among them: the groups' pending entries were lost).
+DISABLED_DEFAULT = "user default off resetpass ~* &* +@all"
 TEMPLATE_HEADER = (
     "# Generated from shared/src/shared/redis_acl.py: uv run python -m shared.redis_acl rules"
     " > deploy/redis/users.acl.rules"
