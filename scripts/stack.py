@@ -116,15 +116,16 @@ def supervise() -> None:
     if "redis" not in processes:  # an outside Redis: nothing of ours to wait for
         supervisor.main(env, processes, ROOT, None)
         return
-    port, password = int(env["REDIS_PORT"]), ops_password(env)
-    supervisor.main(env, processes, ROOT, lambda: redis_ping(port, password))
+    port, login = int(env["REDIS_PORT"]), ops_login(env)
+    supervisor.main(env, processes, ROOT, lambda: redis_ping(port, login))
 
 
-def ops_password(env: dict[str, str]) -> str:
-    """The operators' Redis password (``up`` made it), for the readiness ping."""
+def ops_login(env: dict[str, str]) -> tuple[str, str]:
+    """The operators' Redis user and password (``up`` made it), for the readiness ping."""
     from shared.settings import OPS_REDIS_USER, redis_secret_path
 
-    return redis_secret_path(Path(env["VAR_DIR"]), OPS_REDIS_USER).read_text().strip()
+    path = redis_secret_path(Path(env["VAR_DIR"]), OPS_REDIS_USER)
+    return OPS_REDIS_USER, path.read_text().strip()
 
 
 def write_redis_acl(env: dict[str, str]) -> None:
@@ -185,8 +186,8 @@ def up(timeout: float) -> None:
     print(f"starting the stack: gateway http://127.0.0.1:{env['GATEWAY_PORT']}, data {var_dir}")
     start_supervisor(env)
     if "redis" in processes:
-        port, password = int(env["REDIS_PORT"]), ops_password(env)
-        wait_until(lambda: redis_ping(port, password), "redis", 30, env)
+        port, login = int(env["REDIS_PORT"]), ops_login(env)
+        wait_until(lambda: redis_ping(port, login), "redis", 30, env)
     for name, url in health_urls(env, processes).items():
         wait_until(lambda url=url: http_ok(url), name, timeout, env)  # type: ignore[misc]
         print(f"  {name:<20} answers {url}")
@@ -196,8 +197,8 @@ def up(timeout: float) -> None:
     print(f"ready: http://127.0.0.1:{env['GATEWAY_PORT']}  (make logs, make down)")
 
 
-def redis_ping(port: int, password: str) -> bool:
-    """AUTH as the operators' user, then PING (the default user is off)."""
+def redis_ping(port: int, login: tuple[str, str]) -> bool:
+    """AUTH as ``login`` (user, password), then PING: the default user is off."""
     import socket
 
     def command(*words: str) -> bytes:
@@ -206,7 +207,7 @@ def redis_ping(port: int, password: str) -> bool:
 
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(command("AUTH", "ops", password) + command("PING"))
+            sock.sendall(command("AUTH", *login) + command("PING"))
             replies = b""
             while replies.count(b"\r\n") < 2 and (chunk := sock.recv(64)):
                 replies += chunk
