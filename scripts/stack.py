@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Start and stop the native process set of the Procfile (``make up`` / ``make down``).
 
-Standard library only, so ``make down`` works even when the environment is half installed.
+``down`` and ``status`` use the standard library only, so ``make down`` works even when the
+environment is half installed; ``up`` and ``supervise`` import ``shared`` (the Redis ACL).
+A local Redis runs with one ACL user per service (``shared.redis_acl``): ``up`` makes their
+passwords in ``$VAR_DIR/secrets/redis/`` (0600) and the ACL file, and the ``default`` user is off.
 A supervisor (``scripts/supervisor.py``, pid in ``$VAR_DIR/run/supervisor.pid``, log in
 ``$VAR_DIR/log/supervisor.log``) runs each process in its own session with its log in
 ``$VAR_DIR/log/<name>.log`` and its pid in ``$VAR_DIR/run/<name>.pid``, and restarts a process
@@ -109,7 +112,26 @@ def supervise() -> None:
     import supervisor
 
     env = environment()
-    supervisor.main(env, procfile(env), ROOT, lambda: redis_ping(int(env["REDIS_PORT"])))
+    processes = procfile(env)
+    if "redis" not in processes:  # an outside Redis: nothing of ours to wait for
+        supervisor.main(env, processes, ROOT, None)
+        return
+    port, login = int(env["REDIS_PORT"]), ops_login(env)
+    supervisor.main(env, processes, ROOT, lambda: redis_ping(port, login))
+
+
+def ops_login(env: dict[str, str]) -> tuple[str, str]:
+    """The operators' Redis user and password (``up`` made it), for the readiness ping."""
+    from shared.settings import OPS_REDIS_USER, redis_secret_path
+
+    path = redis_secret_path(Path(env["VAR_DIR"]), OPS_REDIS_USER)
+    return OPS_REDIS_USER, path.read_text().strip()
+
+
+def write_redis_acl(env: dict[str, str]) -> None:
+    from shared.redis_acl import write_acl_file
+
+    print(f"  redis users          {write_acl_file(Path(env['VAR_DIR']))}")
 
 
 def http_ok(url: str) -> bool:
@@ -159,10 +181,13 @@ def up(timeout: float) -> None:
         (var_dir / sub).mkdir(parents=True, exist_ok=True)
     private_folder(var_dir / "redis")
     processes = procfile(env)
+    if "redis" in processes:
+        write_redis_acl(env)
     print(f"starting the stack: gateway http://127.0.0.1:{env['GATEWAY_PORT']}, data {var_dir}")
     start_supervisor(env)
     if "redis" in processes:
-        wait_until(lambda: redis_ping(int(env["REDIS_PORT"])), "redis", 30, env)
+        port, login = int(env["REDIS_PORT"]), ops_login(env)
+        wait_until(lambda: redis_ping(port, login), "redis", 30, env)
     for name, url in health_urls(env, processes).items():
         wait_until(lambda url=url: http_ok(url), name, timeout, env)  # type: ignore[misc]
         print(f"  {name:<20} answers {url}")
@@ -172,13 +197,21 @@ def up(timeout: float) -> None:
     print(f"ready: http://127.0.0.1:{env['GATEWAY_PORT']}  (make logs, make down)")
 
 
-def redis_ping(port: int) -> bool:
+def redis_ping(port: int, login: tuple[str, str]) -> bool:
+    """AUTH as ``login`` (user, password), then PING: the default user is off."""
     import socket
+
+    def command(*words: str) -> bytes:
+        parts = [f"*{len(words)}"] + [f"${len(w.encode())}\r\n{w}" for w in words]
+        return ("\r\n".join(parts) + "\r\n").encode()
 
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall(command("AUTH", *login) + command("PING"))
+            replies = b""
+            while replies.count(b"\r\n") < 2 and (chunk := sock.recv(64)):
+                replies += chunk
+            return replies == b"+OK\r\n+PONG\r\n"
     except OSError:
         return False
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from shared.settings import OPS_REDIS_USER, REDIS_PORT_OFFSET, redis_secret_path
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT_SPAN = 10
@@ -57,6 +58,21 @@ class Stack:
             text=True,
             timeout=600,
         )
+
+    def redis_cli(self, *argv: str) -> str:
+        """One redis-cli command as the operators' Redis user (the default user is off); the
+        password goes in REDISCLI_AUTH, not in the arguments."""
+        password = redis_secret_path(self.var_dir, OPS_REDIS_USER).read_text().strip()
+        port = str(self.gateway_port + REDIS_PORT_OFFSET)
+        out = subprocess.run(
+            ["redis-cli", "--no-auth-warning", "-p", port, "--user", OPS_REDIS_USER, *argv],
+            env={**self.env, "REDISCLI_AUTH": password},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        return out.stdout.strip()
 
     def create_user(self, name: str, cash: str = "100000", scopes: str = "read,trade") -> None:
         self.create_users([name], cash, scopes)
@@ -109,6 +125,28 @@ def private_var_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+# What Redis's refusals read like in a log: redis-py drops the NOPERM / NOAUTH / WRONGPASS
+# prefix from its exceptions' messages, so their text is matched too.
+REDIS_REFUSALS = (
+    "NOPERM",
+    "no permissions to",
+    "NOAUTH",
+    "Authentication required",
+    "WRONGPASS",
+    "invalid username-password pair",
+)
+
+
+def redis_refusals(var_dir: Path) -> str:
+    """Log lines where Redis refused a process: a permission the ACL table lacks."""
+    return "\n".join(
+        f"{path.name}: {line[:300]}"
+        for path in sorted((var_dir / "log").glob("*.log"))
+        for line in path.read_text(errors="replace").splitlines()
+        if any(refusal in line for refusal in REDIS_REFUSALS)
+    )
+
+
 @contextmanager
 def running_stack(var_dir: Path, settings: Mapping[str, str] | None = None) -> Iterator[Stack]:
     """The whole platform under `scripts/stack.py`, on free ports; `settings` are extra
@@ -135,6 +173,8 @@ def running_stack(var_dir: Path, settings: Mapping[str, str] | None = None) -> I
             )
             raise RuntimeError(f"stack did not start:\n{up.stdout}\n{up.stderr}\n{logs}")
         yield stack
+        if refusals := redis_refusals(var_dir):
+            raise AssertionError(f"Redis refused a process (a permission is missing):\n{refusals}")
     finally:
         subprocess.run(
             [sys.executable, "scripts/stack.py", "down"],

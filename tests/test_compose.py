@@ -94,6 +94,15 @@ class ComposeStack:
         """A service's CLI inside its running container: the last line of its output."""
         return self.compose("exec", "-T", service, *argv).stdout.strip().splitlines()[-1]
 
+    def redis_cli(self, *argv: str) -> str:
+        """redis-cli in the redis container as the operators' user (the default user is off);
+        the password reaches it in its environment, from the Docker secret."""
+        command = (
+            "REDISCLI_AUTH=$(cat /run/secrets/redis_ops)"
+            ' exec redis-cli --no-auth-warning --user ops "$@"'
+        )
+        return self.cli("redis", "sh", "-c", command, "redis-cli", *argv)
+
     def readyz(self) -> httpx.Response:
         return httpx.get(f"{self.url}/readyz", timeout=10)
 
@@ -247,15 +256,15 @@ def test_a_user_made_in_the_container_buys_with_alpaca_py(compose_stack: Compose
 
 
 def test_redis_keeps_its_data_across_a_restart(compose_stack: ComposeStack) -> None:
-    compose_stack.cli("redis", "redis-cli", "SET", "compose-test:marker", "kept")
-    before = int(compose_stack.cli("redis", "redis-cli", "DBSIZE"))
+    compose_stack.redis_cli("SET", "compose-test:marker", "kept")
+    before = int(compose_stack.redis_cli("DBSIZE"))
     compose_stack.compose("restart", "redis")
     assert eventually(
-        lambda: compose_stack.cli("redis", "redis-cli", "GET", "compose-test:marker") == "kept",
+        lambda: compose_stack.redis_cli("GET", "compose-test:marker") == "kept",
         120,
         "the marker back after restart",
     )
-    assert int(compose_stack.cli("redis", "redis-cli", "DBSIZE")) >= before > 1
+    assert int(compose_stack.redis_cli("DBSIZE")) >= before > 1
     compose_stack.wait_ready()
 
 
@@ -270,7 +279,7 @@ def test_the_volumes_keep_orders_cash_keys_and_the_index_across_down_and_up(
     client = compose_stack.trading()  # the key survived: the gateway's volume
     assert order_of(client, compose_stack.keys["order_id"]).status == OrderStatus.FILLED
     assert cash_of(client) == Decimal(compose_stack.keys["cash"])
-    assert compose_stack.cli("redis", "redis-cli", "GET", "compose-test:marker") == "kept"
+    assert compose_stack.redis_cli("GET", "compose-test:marker") == "kept"
     window = {"start_date": "2025-06-01", "end_date": "2025-06-30"}
     performance = httpx.get(f"{compose_stack.url}/index-performance", params=window, timeout=120)
     assert performance.status_code == 200

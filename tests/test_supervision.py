@@ -43,14 +43,7 @@ def _kill_and_wait_for_return(stack: Stack, name: str) -> None:
 def _ticks(stack: Stack) -> int | None:
     """The length of the ticks stream, or None while Redis is still loading its data (a
     restarted Redis answers LOADING until its dataset is back in memory)."""
-    port = int(stack.env["GATEWAY_PORT"]) + 9
-    out = subprocess.run(
-        ["redis-cli", "-p", str(port), "XLEN", "market.ticks"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    reply = out.stdout.strip() or "0"
+    reply = stack.redis_cli("XLEN", "market.ticks") or "0"
     return int(reply) if reply.isdigit() else None
 
 

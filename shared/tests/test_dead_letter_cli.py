@@ -5,6 +5,7 @@ from redis.asyncio import Redis
 from shared.bus.cli import _run
 from shared.bus.dlq import dead_letter_fields
 from shared.events import Streams
+from shared.redis_conn import make_redis
 
 
 async def _dead_letter(redis: Redis) -> bytes:
@@ -25,9 +26,13 @@ async def test_the_operator_command_counts_lists_and_replays_dead_letters(
 ) -> None:
     entry_id = await _dead_letter(redis_client)
 
-    await _run(argparse.Namespace(command="count"), redis_url)
-    await _run(argparse.Namespace(command="list", stream=Streams.ORDERS, limit=10), redis_url)
-    await _run(argparse.Namespace(command="replay", stream=Streams.ORDERS, ids=[]), redis_url)
+    await _run(argparse.Namespace(command="count"), make_redis(redis_url))
+    await _run(
+        argparse.Namespace(command="list", stream=Streams.ORDERS, limit=10), make_redis(redis_url)
+    )
+    await _run(
+        argparse.Namespace(command="replay", stream=Streams.ORDERS, ids=[]), make_redis(redis_url)
+    )
 
     out = capsys.readouterr().out
     assert "trading.orders.dlq       1" in out

@@ -224,7 +224,7 @@ class Stack:
     def revoke(self, headers: dict[str, str]) -> None:
         key_id = headers["APCA-API-KEY-ID"]
         handlers.revoke_key(self.engine, key_id, SystemClock())
-        announce_revocation_sync(self.settings.redis_url, key_id)
+        announce_revocation_sync(self.settings, key_id)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -49,6 +50,9 @@ REDIS_PORT_OFFSET = 9
 
 DOCKER_SECRET_IDENTITY_KEY = Path("/run/secrets/identity_signing_key")
 MIN_IDENTITY_KEY_BYTES = 32
+DOCKER_SECRETS = Path("/run/secrets")
+# The operators' Redis user (admin): ops tooling, readiness probes, dead-letter tools.
+OPS_REDIS_USER = "ops"
 
 
 def generated_secret(path: Path) -> str:
@@ -69,6 +73,19 @@ def generated_secret(path: Path) -> str:
     return path.read_text()
 
 
+def redis_secret_path(var_dir: Path, user: str) -> Path:
+    """Where the native stack keeps a Redis user's password (shared.redis_acl makes it)."""
+    return var_dir / "secrets" / "redis" / user
+
+
+@dataclass(frozen=True)
+class RedisAuth:
+    """A Redis user and its password (never in the environment: read from a 0600 file)."""
+
+    username: str
+    password: str = field(repr=False)
+
+
 def service_port(gateway_port: int, service: ServiceName) -> int:
     return gateway_port + PORT_OFFSETS[service]
 
@@ -81,6 +98,14 @@ class ServiceSettings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     var_dir: Path = Path("var")
     redis_url: str = ""
+    # The service this process belongs to (each service's settings set it); it names the
+    # process's Redis user unless REDIS_USERNAME does. Neither: the operators' user.
+    service: ServiceName | None = None
+    redis_username: str = ""
+    # The password's file: REDIS_PASSWORD_FILE, else $VAR_DIR/secrets/redis/<user> (the
+    # native stack's), else the Docker secret redis_<user>; none of them: no AUTH (a bare
+    # test server). The password never travels in the environment or in process arguments.
+    redis_password_file: Path | None = None
     gateway_port: int = Field(default=8080, ge=1, le=65535 - 10)
     bind_host: str = "127.0.0.1"
     log_level: str = "INFO"
@@ -120,6 +145,18 @@ class ServiceSettings(BaseSettings):
             local = f"redis://127.0.0.1:{self.gateway_port + REDIS_PORT_OFFSET}/0"
             object.__setattr__(self, "redis_url", local)
         return self
+
+    def redis_auth(self) -> RedisAuth | None:
+        """This process's Redis user and password, or None when no password file exists."""
+        user = self.redis_username or (self.service.value if self.service else OPS_REDIS_USER)
+        if self.redis_password_file is not None:
+            if not self.redis_password_file.is_file():
+                raise SettingsError(f"REDIS_PASSWORD_FILE {self.redis_password_file} is no file")
+            return RedisAuth(user, self.redis_password_file.read_text().strip())
+        for path in (redis_secret_path(self.var_dir, user), DOCKER_SECRETS / f"redis_{user}"):
+            if path.is_file():
+                return RedisAuth(user, path.read_text().strip())
+        return None
 
     def port_of(self, service: ServiceName) -> int:
         return service_port(self.gateway_port, service)

@@ -12,7 +12,7 @@ from shared.bus import OutboxRelay, SqlOutboxStore, create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
 from shared.identity import ServiceAuth, identity_signer
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
 
@@ -70,7 +70,7 @@ def bootstrap(settings: ExportSettings, *, clock: Clock | None = None) -> Contai
     return Container(
         settings=settings,
         engine=engine,
-        redis=make_redis(settings.redis_url),
+        redis=service_redis(settings),
         http=http,
         services=services,
     )

@@ -10,7 +10,7 @@ from shared.bus import OutboxRelay, SqlOutboxStore, create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, sqlite_url
 from shared.identity import IdentitySigner, identity_signer
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from sqlalchemy.engine import Engine
 
 from gateway.adapters.store import create_tables
@@ -69,7 +69,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock | None = None) -> Containe
     return Container(
         settings=settings,
         engine=engine,
-        redis=make_redis(settings.redis_url),
+        redis=service_redis(settings),
         clock=clock,
         pepper=pepper,
         authenticator=Authenticator(engine, pepper, clock, settings.auth_cache_ttl_seconds),

@@ -99,7 +99,7 @@ def keys_command(settings: GatewaySettings, args: argparse.Namespace) -> None:
     elif args.action == "revoke":
         if not handlers.revoke_key(engine, args.key_id, clock):
             _fail(f"no live key {args.key_id!r}")
-        announce_revocation_sync(settings.redis_url, args.key_id)
+        announce_revocation_sync(settings, args.key_id)
         _print(args.json, {"key_id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
 
 

@@ -16,7 +16,7 @@ from shared.cache import ResponseCache
 from shared.clock import Clock, SystemClock
 from shared.events import Envelope, Streams
 from shared.identity import ServiceAuth, identity_signer
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.settings import ServiceName
 
 from index_service.adapters.market_data import MarketDataClient, MarketDataUnavailable
@@ -92,7 +92,7 @@ def bootstrap(
     market_data_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Container:
     store = DuckStore(settings.database_file())
-    redis = make_redis(settings.redis_url)
+    redis = service_redis(settings)
     relay = OutboxRelay(redis, store.outbox())
     market_data = MarketDataClient(
         settings.url_of(ServiceName.MARKET_DATA),

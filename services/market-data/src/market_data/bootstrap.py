@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from shared.bus import create_bus_tables
 from shared.db import make_engine, sqlite_url
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from sqlalchemy.engine import Engine
 
 from market_data.adapters.calendar import XnysCalendar
@@ -47,6 +47,6 @@ def bootstrap(settings: MarketDataSettings) -> Container:
     return Container(
         settings=settings,
         engine=store.engine,
-        redis=make_redis(settings.redis_url),
+        redis=service_redis(settings),
         calendar=store.calendar,
     )

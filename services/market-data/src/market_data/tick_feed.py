@@ -28,7 +28,7 @@ from shared.clock import Clock, SystemClock
 from shared.events import PriceTick, Streams, make_event
 from shared.logs import configure_logging
 from shared.market_sessions import MarketSessions, Phase, market_sessions
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.runner import run_until_signalled
 from shared.settings import load_settings
 from sqlalchemy.engine import Engine
@@ -219,7 +219,7 @@ async def until_trading(
 
 async def run_feed(settings: MarketDataSettings, args: Any, stop: asyncio.Event) -> int:
     store = open_store(settings)
-    redis = make_redis(settings.redis_url)
+    redis = service_redis(settings)
     key = settings.finnhub_key()
     publisher: TickPublisher | None = None
     try:

@@ -10,7 +10,7 @@ from shared.bus import create_bus_tables
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine
 from shared.identity import identity_signer
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
 
@@ -51,7 +51,7 @@ def bootstrap(
     return Container(
         settings=settings,
         engine=engine,
-        redis=make_redis(settings.redis_url),
+        redis=service_redis(settings),
         http=http,
         trading=trading
         or HttpTrading(settings.url_of(ServiceName.TRADING), http, identity_signer(settings)),

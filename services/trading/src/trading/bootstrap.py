@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.db import make_engine
 from shared.market_calendar import MarketCalendar, xnys_calendar
 from shared.market_sessions import market_sessions
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.settings import ServiceName
 from sqlalchemy.engine import Engine
 
@@ -90,9 +90,7 @@ def bootstrap(
         execution=execution_engine(settings),
         symbols=directory,
     )
-    return Container(
-        settings=settings, engine=engine, redis=make_redis(settings.redis_url), deps=deps
-    )
+    return Container(settings=settings, engine=engine, redis=service_redis(settings), deps=deps)
 
 
 def strategy_services(container: Container) -> StrategyServices:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import orjson
+from redis.asyncio import Redis
 
 from shared.bus.dlq import (
     count_dead_letters,
@@ -16,7 +17,7 @@ from shared.bus.dlq import (
     replay_dead_letters,
 )
 from shared.events import Streams
-from shared.redis_conn import make_redis
+from shared.redis_conn import service_redis
 from shared.settings import ServiceSettings, load_settings
 
 ALL_STREAMS = [
@@ -46,8 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(args: argparse.Namespace, redis_url: str) -> int:
-    redis = make_redis(redis_url)
+async def _run(args: argparse.Namespace, redis: Redis) -> int:
     try:
         if args.command == "count":
             for stream in ALL_STREAMS:
@@ -78,4 +78,5 @@ async def _run(args: argparse.Namespace, redis_url: str) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = load_settings(ServiceSettings)
-    sys.exit(asyncio.run(_run(args, settings.redis_url)))
+    # The operators' Redis user: replaying writes a stream no single service may write.
+    sys.exit(asyncio.run(_run(args, service_redis(settings))))

@@ -42,17 +42,24 @@ def _started_redis_container(image: str) -> Any | None:
 
 
 @contextlib.contextmanager
-def private_redis(workdir: Path) -> Iterator[str]:
-    """A Redis URL for tests; the server is ours alone and is stopped afterwards."""
+def private_redis(workdir: Path, *, acl_file: Path | None = None) -> Iterator[str]:
+    """A Redis URL for tests; the server is ours alone and is stopped afterwards.
+
+    With ``acl_file`` it is always a private redis-server loading that ACL file (the tests of
+    the platform's Redis users), whatever TEST_REDIS_URL says."""
     configured = os.environ.get("TEST_REDIS_URL")
-    if configured:
+    if configured and acl_file is None:
         yield configured
         return
     # testcontainers only when asked for with an image (TEST_REDIS_IMAGE=redis:7-alpine, say):
     # with an engine that answered but had no such image (no registry here), the shared suite
     # failed in CI (#15 item 5 is open); a private redis-server otherwise.
     image = os.environ.get("TEST_REDIS_IMAGE")
-    container = _started_redis_container(image) if image and docker_engine_reachable() else None
+    container = (
+        _started_redis_container(image)
+        if image and acl_file is None and docker_engine_reachable()
+        else None
+    )
     if container is not None:
         try:
             host = container.get_container_host_ip()
@@ -79,6 +86,7 @@ def private_redis(workdir: Path) -> Iterator[str]:
         str(workdir),
         "--maxmemory-policy",
         "noeviction",
+        *(["--aclfile", str(acl_file)] if acl_file else []),
     ]
     with running_process(argv, port=port, log_path=workdir / "redis.log"):
         yield f"redis://127.0.0.1:{port}/0"

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from shared.backoff import Backoff
+from shared.redis_conn import service_redis_sync
+from shared.settings import ServiceSettings
 
 CHANNEL = "gateway.keys.revoked"
 logger = logging.getLogger("gateway.revocations")
@@ -19,10 +21,8 @@ async def announce_revocation(redis: Redis, key_id: str) -> None:
     await redis.publish(CHANNEL, key_id)
 
 
-def announce_revocation_sync(redis_url: str, key_id: str) -> None:
-    import redis as sync_redis
-
-    client = sync_redis.Redis.from_url(redis_url)
+def announce_revocation_sync(settings: ServiceSettings, key_id: str) -> None:
+    client = service_redis_sync(settings)
     try:
         client.publish(CHANNEL, key_id)
     finally:
