@@ -55,6 +55,9 @@ def test_one_asset_by_symbol_or_id_and_a_404_for_none(client: TestClient) -> Non
     by_symbol = client.get("/v2/assets/aapl").json()
     assert by_symbol["symbol"] == "AAPL"
     assert client.get(f"/v2/assets/{by_symbol['id']}").json() == by_symbol
+    berkshire = client.get("/v2/assets/BRK.B").json()
+    for spelling in ("BRK-B", "brk-b"):  # a provider's spelling is the tape's BRK.B (#14)
+        assert client.get(f"/v2/assets/{spelling}").json() == berkshire
     missing = client.get("/v2/assets/NOPE")
     assert missing.status_code == 404
     assert missing.json() == {"code": 40410000, "message": "asset not found"}

@@ -17,6 +17,7 @@ from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
 from alpaca.trading.requests import (
     CreateWatchlistRequest,
     GetCalendarRequest,
+    GetOrdersRequest,
     LimitOrderRequest,
     MarketOrderRequest,
     StopLossRequest,
@@ -35,6 +36,7 @@ PRICES = {
     "MSFT": Decimal("400"),
     "LOCKED": Decimal("10"),
     "WHOLE": Decimal("20"),
+    "BRK.B": Decimal("480"),
 }
 FLAGS = {"LOCKED": AssetFlags(tradable=False), "WHOLE": AssetFlags(fractionable=False)}
 
@@ -331,3 +333,20 @@ def test_watchlists_by_id_and_by_name_are_private_to_their_owner(
     gone = httpx.delete(f"{base}/v2/watchlists:by_name", params={"name": "big tech"}, headers=alice)
     assert gone.status_code == 204
     assert client.get_watchlists() == []
+
+
+def test_a_provider_spelling_of_a_share_class_trades_as_the_tape_spells_it(
+    stack: tuple[TradingClient, Harness],
+) -> None:
+    """Yahoo's ``BRK-B`` and ``brk/b`` are the consolidated tape's ``BRK.B`` (#14): one order
+    book, one filter, one watchlist entry."""
+    client, _ = stack
+    order = client.submit_order(
+        MarketOrderRequest(symbol="BRK-B", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    assert order.symbol == "BRK.B"
+    for spelling in ("BRK-B", "brk/b", "BRK.B"):
+        listed = client.get_orders(GetOrdersRequest(status="all", symbols=[spelling]))
+        assert [o.id for o in listed] == [order.id], spelling
+    watchlist = client.create_watchlist(CreateWatchlistRequest(name="class b", symbols=["BRK-B"]))
+    assert [a.symbol for a in watchlist.assets or []] == ["BRK.B"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from shared.market_calendar import MarketCalendar, Session, xnys_calendar
 
@@ -81,7 +81,8 @@ class AlwaysOpen:
         return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC)
 
 
-SESSION_KINDS = ("xnys", "always")
+SessionKind = Literal["xnys", "always"]
+"""MARKET_SESSIONS, the one list of them (settings validate against it)."""
 
 
 def market_sessions(kind: str) -> MarketSessions:
@@ -90,4 +91,4 @@ def market_sessions(kind: str) -> MarketSessions:
         return XnysSessions(xnys_calendar())
     if kind == "always":
         return AlwaysOpen()
-    raise ValueError(f"MARKET_SESSIONS {kind!r}: use one of {', '.join(SESSION_KINDS)}")
+    raise ValueError(f"MARKET_SESSIONS {kind!r}: use one of {', '.join(get_args(SessionKind))}")

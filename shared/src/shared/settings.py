@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, parse_clock_spec
+from shared.market_sessions import SessionKind
 
 
 class SettingsError(RuntimeError):
@@ -127,7 +128,7 @@ class ServiceSettings(BaseSettings):
     market_clock: str = "wall"
     # Which hours the market keeps (shared.market_sessions): xnys (the XNYS calendar with
     # pre- and post-market) or always (never closed: tests and demos that ignore hours).
-    market_sessions: Literal["xnys", "always"] = "xnys"
+    market_sessions: SessionKind = "xnys"
 
     @field_validator("market_clock")
     @classmethod

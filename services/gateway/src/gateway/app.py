@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from shared.bus import SqlOutboxStore
 from shared.identity import identity_signer
-from shared.metrics import register_bus_metrics, register_collector
+from shared.metrics import register_collector
+from shared.service_app import ServiceShape, create_platform_app, ping_sql, sql_outbox
 from shared.settings import load_settings
-from shared.web import ReadinessCheck, create_service_app
 
 from gateway.api import admin, docs, platform_ready, streams
 from gateway.api.auth import AuthCheckFastPath
@@ -22,45 +21,33 @@ from gateway.streaming.metrics import HubCollector
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    settings = settings or load_settings(GatewaySettings)
+    config = settings or load_settings(GatewaySettings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings)
-        app.state.container = container
-        register_bus_metrics(app, container.redis, [], SqlOutboxStore(container.engine))
+    async def running(app: FastAPI, container: Container) -> AsyncIterator[None]:
         register_collector(app, "websockets", HubCollector(container.hub))
         stop = asyncio.Event()
-        tasks = start_background(container, stop, relay=settings.run_outbox_relay)
+        tasks = start_background(container, stop, relay=config.run_outbox_relay)
         try:
             yield
         finally:
             container.hub.close_key(None)
             await stop_background(stop, tasks)
-            await container.close()
 
-    def readiness(app: FastAPI) -> list[ReadinessCheck]:
-        container: Container = app.state.container
-
-        async def database() -> None:
-            with container.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-
-        async def redis() -> None:
-            await container.redis.ping()
-
-        return [database, redis]
-
-    app = create_service_app(
-        identity=identity_signer(settings),
+    shape = ServiceShape(
         title="Gateway edge",
-        lifespan=lifespan,
-        readiness=readiness,
+        open_container=lambda: bootstrap(config),
+        ping_database=ping_sql,
+        outbox=sql_outbox,
+        running=running,
+    )
+    app = create_platform_app(
+        shape,
+        identity=identity_signer(config),
+        routers=[admin.router, docs.router, platform_ready.router, streams.router],
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )
-    for router in (admin.router, docs.router, platform_ready.router, streams.router):
-        app.include_router(router)
     app.add_middleware(AuthCheckFastPath)
     return app

@@ -16,9 +16,9 @@ from shared.cache_fast_path import CacheHitFastPath
 from shared.errors import ORJSONResponse, error_response
 from shared.events import Streams
 from shared.identity import identity_signer
-from shared.metrics import cache_observer, register_bus_metrics
+from shared.metrics import cache_observer
+from shared.service_app import ServiceShape, create_platform_app
 from shared.settings import load_settings
-from shared.web import ReadinessCheck, create_service_app
 from starlette.middleware import Middleware
 from starlette.types import Scope
 
@@ -35,40 +35,25 @@ def create_app(
     *,
     market_data_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    settings = settings or load_settings(IndexSettings)
+    config = settings or load_settings(IndexSettings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings, market_data_transport=market_data_transport)
-        app.state.container = container
+    async def running(app: FastAPI, container: Container) -> AsyncIterator[None]:
         container.cache.observe = cache_observer(app)
-        register_bus_metrics(
-            app, container.redis, [(Streams.BARS, CONSUMER_GROUP)], container.store.outbox()
-        )
         container.start_background()
-        try:
-            yield
-        finally:
-            await container.close()
+        yield
 
-    def readiness(app: FastAPI) -> list[ReadinessCheck]:
-        container: Container = app.state.container
-
-        async def database() -> None:
-            container.store.read(lambda cur: cur.execute("SELECT 1").fetchall())
-
-        async def redis() -> None:
-            await container.redis.ping()
-
-        return [database, redis]
-
-    fast_path = Middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
-    app = create_service_app(
-        identity=identity_signer(settings),
+    shape = ServiceShape(
         title="Index",
-        lifespan=lifespan,
-        readiness=readiness,
-        inner_middleware=[fast_path],
+        open_container=lambda: bootstrap(config, market_data_transport=market_data_transport),
+        ping_database=ping_duckdb,
+        outbox=lambda container: container.store.outbox(),
+        consumed=[(Streams.BARS, CONSUMER_GROUP)],
+        running=running,
+    )
+    fast_path = Middleware(CacheHitFastPath, lookup=cached_hit, media_types=FAST_PATHS)
+    app = create_platform_app(
+        shape, identity=identity_signer(config), routers=[router], inner_middleware=[fast_path]
     )
 
     @app.exception_handler(NoData)
@@ -79,8 +64,11 @@ def create_app(
     async def _invalid(_: Request, exc: InvalidRequest) -> ORJSONResponse:
         return error_response(422, str(exc))
 
-    app.include_router(router)
     return app
+
+
+def ping_duckdb(container: Container) -> None:
+    container.store.read(lambda cur: cur.execute("SELECT 1").fetchall())
 
 
 # Cached reads served straight from Redis on a hit, before FastAPI (bench/index_nginx_cache.py).

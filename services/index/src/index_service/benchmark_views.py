@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from shared.errors import ApiError
+from shared.symbols import canonical_symbol
 
 from index_service.adapters.market_data import MarketDataUnavailable
 from index_service.domain.benchmarks import BenchmarkComparison, compare
@@ -25,7 +26,7 @@ MAX_BENCHMARKS = 8
 
 def parse_benchmarks(text: str) -> list[str]:
     """``RSP,SPY`` as distinct upper-case symbols, in the order given; 422 when malformed."""
-    symbols = list(dict.fromkeys(s.strip().upper() for s in text.split(",") if s.strip()))
+    symbols = list(dict.fromkeys(canonical_symbol(s) for s in text.split(",") if s.strip()))
     bad = [s for s in symbols if not SYMBOL.match(s)]
     if not symbols or bad:
         raise ApiError(422, f"benchmarks must be comma-separated symbols, got {text!r}")

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
-from shared.bus import SqlOutboxStore
 from shared.events import Streams
 from shared.identity import identity_signer
-from shared.metrics import register_bus_metrics
+from shared.service_app import ServiceShape, create_platform_app, ping_sql, sql_outbox
 from shared.settings import load_settings
-from shared.web import ReadinessCheck, create_service_app
 
 from portfolio.adapters.trading import TradingPort
 from portfolio.api import account, activities, reports, risk, webhooks
-from portfolio.bootstrap import Container, bootstrap
+from portfolio.bootstrap import bootstrap
 from portfolio.live import ACCOUNTS_GROUP, ORDERS_GROUP, TICKS_GROUP
 from portfolio.settings import PortfolioSettings
 
@@ -23,41 +18,17 @@ from portfolio.settings import PortfolioSettings
 def create_app(
     settings: PortfolioSettings | None = None, *, trading: TradingPort | None = None
 ) -> FastAPI:
-    settings = settings or load_settings(PortfolioSettings)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings, trading=trading)
-        app.state.container = container
-        consumed = [
+    config = settings or load_settings(PortfolioSettings)
+    shape = ServiceShape(
+        title="Portfolio",
+        open_container=lambda: bootstrap(config, trading=trading),
+        ping_database=ping_sql,
+        outbox=sql_outbox,
+        consumed=[
             (Streams.ORDERS, ORDERS_GROUP),
             (Streams.ACCOUNTS, ACCOUNTS_GROUP),
             (Streams.TICKS, TICKS_GROUP),
-        ]  # what the worker reads, reported at /metrics
-        register_bus_metrics(app, container.redis, consumed, SqlOutboxStore(container.engine))
-        try:
-            yield
-        finally:
-            await container.close()
-
-    def readiness(app: FastAPI) -> list[ReadinessCheck]:
-        container: Container = app.state.container
-
-        async def database() -> None:
-            with container.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-
-        async def redis() -> None:
-            await container.redis.ping()
-
-        return [database, redis]
-
-    app = create_service_app(
-        identity=identity_signer(settings),
-        title="Portfolio",
-        lifespan=lifespan,
-        readiness=readiness,
+        ],
     )
-    for router in (account.router, activities.router, reports.router, risk.router, webhooks.router):
-        app.include_router(router)
-    return app
+    routers = [account.router, activities.router, reports.router, risk.router, webhooks.router]
+    return create_platform_app(shape, identity=identity_signer(config), routers=routers)

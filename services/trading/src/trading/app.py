@@ -6,13 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from shared.bus import SqlOutboxStore
 from shared.clock import Clock
 from shared.events import Streams
 from shared.identity import identity_signer
-from shared.metrics import register_bus_metrics
+from shared.service_app import ServiceShape, create_platform_app, ping_sql, sql_outbox
 from shared.settings import load_settings
-from shared.web import ReadinessCheck, create_service_app
 
 from trading.adapters.market_data import SymbolDirectory
 from trading.adapters.metrics import register_trading_metrics
@@ -39,43 +37,33 @@ def create_app(
     clock: Clock | None = None,
     symbols: SymbolDirectory | None = None,
 ) -> FastAPI:
-    settings = settings or load_settings(TradingSettings)
+    config = settings or load_settings(TradingSettings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        container = bootstrap(settings, clock=clock, symbols=symbols)
-        app.state.container = container
+    async def running(app: FastAPI, container: Container) -> AsyncIterator[None]:
         app.state.strategies = strategy_services(container)
-        register_bus_metrics(app, container.redis, CONSUMED, SqlOutboxStore(container.engine))
         register_trading_metrics(app, container.engine)
         try:
             yield
         finally:
             await app.state.strategies.close()
-            await container.close()
 
-    def readiness(app: FastAPI) -> list[ReadinessCheck]:
-        container: Container = app.state.container
-
-        async def database() -> None:
-            with container.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
-
-        async def redis() -> None:
-            await container.redis.ping()
-
-        return [database, redis]
-
-    app = create_service_app(
-        identity=identity_signer(settings), title="Trading", lifespan=lifespan, readiness=readiness
+    shape = ServiceShape(
+        title="Trading",
+        open_container=lambda: bootstrap(config, clock=clock, symbols=symbols),
+        ping_database=ping_sql,
+        outbox=sql_outbox,
+        consumed=CONSUMED,
+        running=running,
     )
-
+    routers = [
+        orders.router,
+        market_clock.router,
+        configurations.router,
+        watchlists.router,
+        internal.router,
+        strategies_router,
+    ]
+    app = create_platform_app(shape, identity=identity_signer(config), routers=routers)
     install_trading_errors(app)
-
-    app.include_router(orders.router)
-    app.include_router(market_clock.router)
-    app.include_router(configurations.router)
-    app.include_router(watchlists.router)
-    app.include_router(internal.router)
-    app.include_router(strategies_router)
     return app

@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from shared.symbols import canonical_symbol
 from sqlalchemy.engine import Engine
 
 from market_data.adapters.queries import driver as _driver
 from market_data.adapters.schema import BARS_INDEX, CREATE_BARS_INDEX
 from market_data.domain.bars import STORED_COLUMNS, day_date
-from market_data.domain.symbols import canonical_symbol
 
 _VALUE_COLUMNS = STORED_COLUMNS[2:]
 _BOUND = ("day", "security_id", *_VALUE_COLUMNS)  # bound per row; source, run_id are literals

@@ -8,12 +8,12 @@ from fractions import Fraction
 from typing import Any
 
 from shared.db import readonly
+from shared.symbols import canonical_symbol
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from market_data.adapters.schema import DAY_ISO
 from market_data.domain.bars import iso_day
-from market_data.domain.symbols import canonical_symbol
 
 # A bar as the API reads it: ISO date and symbol, then the stored columns.
 BAR_COLUMNS = (

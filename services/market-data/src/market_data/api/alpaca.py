@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query
 from shared.errors import ApiError, documented
 from shared.money import Whole
+from shared.symbols import canonical_symbol
 
 from market_data.adapters.calendar import XnysCalendar
 from market_data.adapters.queries import (
@@ -39,7 +40,7 @@ Adjustment = Literal["raw", "split", "dividend", "all"]
 
 def parse_symbols(container: Container, text: str | None) -> list[str]:
     """The known symbols of a comma-separated list, in order; 404 when none is known."""
-    symbols = [s.strip().upper() for s in (text or "").split(",") if s.strip()]
+    symbols = [canonical_symbol(s) for s in (text or "").split(",") if s.strip()]
     if not symbols:
         raise ApiError(400, "missing symbols")
     bad = [s for s in symbols if not SYMBOL.match(s)]

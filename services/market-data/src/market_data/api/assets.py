@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from shared.errors import ApiError, ORJSONResponse
+from shared.symbols import canonical_symbol
 
 from market_data.adapters.queries import raw_dicts
 from market_data.api.deps import ContainerDep
@@ -60,7 +61,7 @@ def get_asset(symbol_or_id: str, container: ContainerDep) -> ORJSONResponse:
     if len(key) == 36 and key.count("-") == 4:
         found = [a for a in all_assets(container) if a["id"] == key]
     else:
-        found = all_assets(container, key.upper())
+        found = all_assets(container, canonical_symbol(key))
     if not found:
         raise ApiError(404, "asset not found", code=40410000)
     return ORJSONResponse(found[0])

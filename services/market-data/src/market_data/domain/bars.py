@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from shared.symbols import CLASS_SEPARATOR
 
 from market_data.domain.scaled import (
     CAP_DIGITS,
@@ -17,7 +18,6 @@ from market_data.domain.scaled import (
     market_cap_e2,
     to_scaled,
 )
-from market_data.domain.symbols import CLASS_SEPARATOR
 
 RAW_COLUMNS = (
     "date",

@@ -12,6 +12,7 @@ from shared.asset_ids import as_uuid, asset_id
 from shared.errors import ApiError, ORJSONResponse
 from shared.identity import Caller, CurrentCaller, TradingCaller
 from shared.money import PERCENT, QTY, QTY_STEP
+from shared.symbols import canonical_symbol
 
 from portfolio.adapters import read_store
 from portfolio.adapters.trading import BrokerAccount, TradingUnavailable
@@ -167,7 +168,7 @@ def find_position(c: Container, account_id: str, symbol_or_asset_id: str) -> Pos
         view = read_store.account_view(c.engine, account_id, c.clock.now())
         positions = view.positions if view else []
         return next((p for p in positions if asset_id(p.holding.symbol) == key.lower()), None)
-    return read_store.position(c.engine, account_id, key.upper())
+    return read_store.position(c.engine, account_id, canonical_symbol(key))
 
 
 @router.get("/positions/{symbol}")

@@ -14,6 +14,7 @@ from shared.days import IsoDay
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
 from shared.money import Whole
+from shared.symbols import canonical_symbol
 
 from portfolio.adapters import read_store
 from portfolio.adapters.read_store import ActivityFilter
@@ -85,7 +86,7 @@ def _filter(
         types=types,
         after=start,
         until=end,
-        symbol=symbol.upper() if symbol else None,
+        symbol=canonical_symbol(symbol) if symbol else None,
         descending=direction == "desc",
         page_size=page_size,
         page_token=page_token,

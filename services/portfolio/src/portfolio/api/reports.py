@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from shared.days import IsoDay
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
+from shared.symbols import canonical_symbol
 
 from portfolio.adapters import read_store
 from portfolio.api.deps import ContainerDep
@@ -51,7 +52,7 @@ async def trading_report(
         raise ApiError(422, "end is before start")
     lo = _day(start)
     hi = _day(end) + 86_400
-    sym = symbol.upper() if symbol else None
+    sym = canonical_symbol(symbol) if symbol else None
     rows = await asyncio.to_thread(read_store.fills_between, c.engine, caller.user_id, lo, hi, sym)
     drawdown, mean_equity = await asyncio.to_thread(
         read_store.drawdown_and_mean_equity, c.engine, caller.user_id, lo, hi

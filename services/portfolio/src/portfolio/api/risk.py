@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.errors import ApiError
 from shared.identity import CurrentCaller
 from shared.money import Threshold, Whole
+from shared.symbols import canonical_symbol
 
 from portfolio.adapters import read_store, rules_admin
 from portfolio.api.deps import ContainerDep
@@ -84,7 +85,7 @@ async def create_rule(body: RuleCreate, caller: CurrentCaller, c: ContainerDep) 
     """Add a rule: max_drawdown, daily_loss, max_position_weight, max_open_orders, price_alert."""
     values = body.model_dump(exclude_none=True)
     if body.symbol:
-        values["symbol"] = body.symbol.upper()
+        values["symbol"] = canonical_symbol(body.symbol)
     if body.direction == Direction.CROSS:
         values["breached"] = await _starting_side(c, values["symbol"], body.threshold)
     row = await asyncio.to_thread(

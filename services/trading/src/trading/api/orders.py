@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from shared.errors import ApiError, ORJSONResponse, documented
 from shared.identity import CurrentCaller, TradingCaller
 from shared.money import Whole
+from shared.symbols import canonical_symbol
 
 from trading import handlers, queries
 from trading.adapters.metrics import count_order
@@ -96,7 +97,7 @@ def list_orders(
         direction=direction,
         nested=parse_bool("nested", nested),
         side=side,
-        symbols=tuple(s.strip().upper() for s in (symbols or "").split(",") if s.strip()),
+        symbols=tuple(canonical_symbol(s) for s in (symbols or "").split(",") if s.strip()),
     )
     found = queries.list_orders(deps.engine, caller.user_id, query)
     return ORJSONResponse([order_json(order) for order in found])

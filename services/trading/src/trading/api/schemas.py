@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.money import Notional, Percent, Price, Qty
+from shared.symbols import canonical_symbol
 
 from trading.domain.orders import (
     OrderClass,
@@ -56,7 +57,7 @@ class OrderIn(BaseModel):
 
     def to_request(self) -> OrderRequest:
         return OrderRequest(
-            symbol=self.symbol.strip().upper(),
+            symbol=canonical_symbol(self.symbol),
             side=self.side,
             type=self.type,
             time_in_force=self.time_in_force,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.asset_ids import as_uuid
 from shared.errors import ApiError, ORJSONResponse
 from shared.identity import CurrentCaller, TradingCaller
+from shared.symbols import canonical_symbol
 
 from trading.adapters import watchlists as store
 from trading.adapters.market_data import SymbolDirectory
@@ -36,8 +37,9 @@ def assets_of(directory: SymbolDirectory, symbols: tuple[str, ...]) -> list[dict
 
 
 def checked(directory: SymbolDirectory, symbols: list[str]) -> tuple[str, ...]:
-    """Upper-cased, de-duplicated in order, each an asset market-data knows (else 422)."""
-    clean = tuple(dict.fromkeys(s.strip().upper() for s in symbols))
+    """In the canonical form (``BRK-B`` is ``BRK.B``), de-duplicated in order, each an asset
+    market-data knows (else 422)."""
+    clean = tuple(dict.fromkeys(canonical_symbol(s) for s in symbols))
     ask = getattr(directory, "asset", None)
     for symbol in clean:
         if not SYMBOL.match(symbol) or (ask is not None and ask(symbol) is None):
@@ -117,7 +119,7 @@ def _update(
 def _change_symbol(
     caller_id: str, deps: Any, id: str | None, name: str | None, symbol: str, add: bool
 ) -> ORJSONResponse:
-    wanted = checked(deps.symbols, [symbol])[0] if add else symbol.strip().upper()
+    wanted = checked(deps.symbols, [symbol])[0] if add else canonical_symbol(symbol)
     with deps.write() as db:
         old = located(db, caller_id, id, name)
         if not add and wanted not in old.symbols:

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 from shared.money import Percent, Qty, Real, Size, Whole
+from shared.symbols import canonical_symbol
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 MAX_SYMBOLS = 100
@@ -133,7 +134,7 @@ class StrategySpec(_Params):
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, symbols: list[str]) -> list[str]:
-        cleaned = [s.strip().upper() for s in symbols]
+        cleaned = [canonical_symbol(s) for s in symbols]
         bad = [s for s in cleaned if not SYMBOL_PATTERN.match(s)]
         if bad:
             raise ValueError(f"not ticker symbols: {', '.join(bad)}")
