@@ -161,7 +161,9 @@ async def test_each_feed_streams_trades_and_quotes_of_the_subscribed_symbols(
 async def test_a_minute_bar_arrives_when_the_feeds_time_passes_the_minute(
     stack: Stack, redis: Redis
 ) -> None:
-    # Ticks stamped ahead of the wall clock, as an accelerated market clock stamps them.
+    # Ticks stamped ahead of the wall clock, as an accelerated market clock stamps them. (The
+    # feed's time then stays there for this session's edge: later minute bars of this
+    # session need later minutes still.)
     minute = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=30)
     client = await authenticated(stack, "md-bars")
     await client.send({"action": "subscribe", "bars": ["BARX", "*"]})

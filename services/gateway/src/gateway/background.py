@@ -48,7 +48,11 @@ async def sweep_subscribers(container: Container, stop: asyncio.Event) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SWEEP_EVERY_S)
         container.hub.sweep(loop.time())
-        container.hub.close_bars(container.market_clock.now() - grace)
+        if container.hub.building_bars:
+            try:
+                container.hub.close_bars(container.market_clock.now() - grace)
+            except (OSError, ValueError) as exc:  # a file: clock being replaced, say
+                logger.warning("minute bars not closed by the market clock: %s", exc)
 
 
 def start_background(

@@ -40,7 +40,7 @@ class GatewaySettings(ServiceSettings):
     # the market clock its bars go out when no later tick has closed it.
     ws_market_data_symbol_limit: int = Field(default=2000, ge=1)
     ws_market_data_connections_per_user: int = Field(default=5, ge=1)
-    ws_bar_close_grace_seconds: float = Field(default=2.0, ge=0, le=55)
+    ws_bar_close_grace_seconds: float = Field(default=5.0, ge=0, le=55)
     openapi_cache_seconds: float = Field(default=10.0, ge=0)
     run_outbox_relay: bool = True
 

@@ -122,11 +122,13 @@ class Hub:
         """Offer a batch of events: each receiver's messages are queued at once (one wake-up
         and one frame per receiver and batch, instead of one per message)."""
         pending: defaultdict[Subscriber, list[bytes]] = defaultdict(list)
-        feed_time = None
+        feed_time: datetime | None = None  # the newest tick's time, when bars are built
         for event in events:
             try:
                 if stream == Streams.TICKS:
-                    feed_time = self._tick(event, pending) or feed_time
+                    at = self._tick(event, pending)
+                    if at is not None and (feed_time is None or at > feed_time):
+                        feed_time = at
                 elif stream == Streams.ORDERS:
                     self._order(event, pending)
                 elif stream == Streams.ALERTS:
@@ -181,10 +183,12 @@ class Hub:
             if symbol not in subscriber.symbols:
                 yield subscriber
 
+    @property
+    def building_bars(self) -> bool:
+        return bool(self._bars)
+
     def close_bars(self, moment: datetime) -> None:
         """Send the bars of every minute that ended before ``moment`` (the market clock's)."""
-        if not self._bars:
-            return
         pending: Pending = defaultdict(list)
         self._bar_messages(self.minute_bars.close_before(moment), pending)
         for subscriber, items in pending.items():
