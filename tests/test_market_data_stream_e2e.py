@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -87,12 +88,14 @@ def test_a_bot_receives_parsed_trades_and_minute_bars_equal_to_the_rest_bars(
     assert bar.low <= bar.open <= bar.high
     assert bar.trade_count is not None
     assert bar.trade_count >= 1
+    # The REST route filters the recorded ticks (not the bars) by start and end: an end at the
+    # minute's last second takes in all of its ticks.
     rest = StockHistoricalDataClient("unused", "unused", url_override=stack.url).get_stock_bars(
         StockBarsRequest(
             symbol_or_symbols=bar.symbol,
             timeframe=TimeFrame.Minute,
             start=bar.timestamp,
-            end=bar.timestamp,
+            end=bar.timestamp + timedelta(seconds=59),
         )
     )
     (same,) = rest[bar.symbol]

@@ -155,20 +155,18 @@ class Hub:
                     pending[subscriber].append(item)
             return None
         tick = md.recorded_tick(event)
-        encoded = _Encoded()
+        ws_item: bytes | None = None
+        trade = _PerFraming(lambda: md.trade_message(event, tick))
         for subscriber in self._trade_listeners(symbol, listeners):
-            if subscriber.protocol is Protocol.JSON:
-                pending[subscriber].append(
-                    encoded.json(lambda: messages.trade_message(self._next_seq(), event))
-                )
-            elif subscriber.protocol is Protocol.MARKET_DATA:
-                pending[subscriber].append(
-                    encoded.get("t", subscriber.framing, lambda: md.trade_message(event, tick))
-                )
-        for subscriber in self._quotes.listeners(symbol):
-            pending[subscriber].append(
-                encoded.get("q", subscriber.framing, lambda: md.quote_message(tick))
-            )
+            if subscriber.protocol is Protocol.MARKET_DATA:
+                pending[subscriber].append(trade[subscriber.framing])
+            elif subscriber.protocol is Protocol.JSON:
+                ws_item = ws_item or orjson.dumps(messages.trade_message(self._next_seq(), event))
+                pending[subscriber].append(ws_item)
+        if self._quotes.wants(symbol):
+            quote = _PerFraming(lambda: md.quote_message(tick))
+            for subscriber in self._quotes.listeners(symbol):
+                pending[subscriber].append(quote[subscriber.framing])
         if not self._bars:
             return None
         if self._bars.wants(symbol):
@@ -196,10 +194,9 @@ class Hub:
 
     def _bar_messages(self, bars: list[IntradayBar], pending: Pending) -> None:
         for bar in bars:
-            message = md.bar_message(bar)
-            encoded = _Encoded()
+            message = _PerFraming(lambda bar=bar: md.bar_message(bar))  # type: ignore[misc]
             for subscriber in self._bars.listeners(bar.symbol):
-                pending[subscriber].append(encoded.message("b", subscriber.framing, message))
+                pending[subscriber].append(message[subscriber.framing])
 
     def _owners_of(self, event: dict[str, Any]) -> set[Subscriber]:
         return self._by_user.get(str(event["payload"]["account_id"]), set())
@@ -231,26 +228,17 @@ class Hub:
                 pending[subscriber].append(item)
 
 
-class _Encoded:
-    """One message encoded once per framing, for all the receivers of a tick or bar."""
+class _PerFraming:
+    """One message, encoded at most once per framing for all the receivers of a tick or bar."""
 
-    def __init__(self) -> None:
-        self._items: dict[tuple[str, Framing], bytes] = {}
+    __slots__ = ("_build", "_items")
 
-    def json(self, build: Callable[[], dict[str, Any]]) -> bytes:
-        item = self._items.get(("ws", Framing.JSON))
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self._build = build
+        self._items: dict[Framing, bytes] = {}
+
+    def __getitem__(self, framing: Framing) -> bytes:
+        item = self._items.get(framing)
         if item is None:
-            item = self._items[("ws", Framing.JSON)] = orjson.dumps(build())
-        return item
-
-    def message(self, kind: str, framing: Framing, message: dict[str, Any]) -> bytes:
-        item = self._items.get((kind, framing))
-        if item is None:
-            item = self._items[(kind, framing)] = encode_item(message, framing)
-        return item
-
-    def get(self, kind: str, framing: Framing, build: Callable[[], dict[str, Any]]) -> bytes:
-        item = self._items.get((kind, framing))
-        if item is None:
-            item = self._items[(kind, framing)] = encode_item(build(), framing)
+            item = self._items[framing] = encode_item(self._build(), framing)
         return item
