@@ -168,6 +168,8 @@ async def test_a_minute_bar_arrives_when_the_feeds_time_passes_the_minute(
     client = await authenticated(stack, "md-bars")
     await client.send({"action": "subscribe", "bars": ["BARX", "*"]})
     assert (await client.reply())["bars"] == ["*", "BARX"]
+    # The edge has been reading since the minute before (its first minute is never sent).
+    await publish_ticks(redis, {"OTHER": "5"}, at=minute - timedelta(seconds=1))
     for second, price in ((1, "10"), (20, "12"), (40, "9")):
         await publish_ticks(redis, {"BARX": price}, at=minute + timedelta(seconds=second))
     await publish_ticks(redis, {"BARX": "11"}, at=minute + timedelta(seconds=59), size="300")
@@ -212,6 +214,9 @@ async def test_credentials_on_the_upgrade_authenticate_the_socket(stack: Stack) 
     ("message", "code", "msg"),
     [
         ("not json", 400, "invalid syntax"),
+        (b"\xc1", 400, "invalid syntax"),  # a byte msgpack never uses
+        (b"\x81\x90\x01", 400, "invalid syntax"),  # a msgpack map keyed by a list
+        (msgpack.packb(["auth"]), 400, "invalid syntax"),
         ({"action": "listen"}, 400, "invalid syntax"),
         ({"action": "subscribe", "trades": "AAPL"}, 400, "invalid syntax"),
         ({"action": "subscribe", "news": ["*"]}, 410, "invalid subscribe action for this feed"),
@@ -221,7 +226,7 @@ async def test_bad_messages_get_alpacas_error_and_the_socket_stays_open(
     stack: Stack, message: Any, code: int, msg: str
 ) -> None:
     client = await authenticated(stack, "md-errors")
-    if isinstance(message, str):
+    if isinstance(message, str | bytes):
         await client.connection.send(message)
     else:
         await client.send(message)

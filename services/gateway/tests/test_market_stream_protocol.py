@@ -171,8 +171,14 @@ def test_alpacas_content_type_header_picks_msgpack() -> None:
 # --- minute bars ---------------------------------------------------------------------------
 
 
-def test_a_minute_bar_goes_out_once_a_later_minute_begins_and_equals_the_rest_rule() -> None:
+def reading_since_the_minute_before() -> MinuteBarBuilder:
     builder = MinuteBarBuilder()
+    builder.add(RecordedTick("WARM", MINUTE - timedelta(seconds=1), Decimal("1"), 1))
+    return builder
+
+
+def test_a_minute_bar_goes_out_once_a_later_minute_begins_and_equals_the_rest_rule() -> None:
+    builder = reading_since_the_minute_before()
     ticks = [
         RecordedTick("AAPL", MINUTE + timedelta(seconds=s), Decimal(p), 10)
         for s, p in ((1, "10"), (20, "12"), (40, "9"), (59, "11"))
@@ -189,8 +195,20 @@ def test_a_minute_bar_goes_out_once_a_later_minute_begins_and_equals_the_rest_ru
 
 
 def test_a_tick_of_a_minute_already_sent_is_left_out() -> None:
-    builder = MinuteBarBuilder()
+    builder = reading_since_the_minute_before()
     builder.add(RecordedTick("AAPL", MINUTE, Decimal("10"), 1))
     assert len(builder.close_before(MINUTE + timedelta(minutes=1))) == 1
     builder.add(RecordedTick("AAPL", MINUTE + timedelta(seconds=30), Decimal("11"), 1))
     assert builder.close_before(MINUTE + timedelta(minutes=5)) == []
+
+
+def test_the_minute_reading_began_in_is_not_sent_as_it_would_lack_its_first_ticks() -> None:
+    builder = MinuteBarBuilder()
+    builder.add(RecordedTick("AAPL", MINUTE + timedelta(seconds=30), Decimal("10"), 1))
+    builder.add(RecordedTick("AAPL", MINUTE + timedelta(seconds=70), Decimal("11"), 1))
+    assert builder.close_before(MINUTE + timedelta(minutes=2)) == aggregate(
+        [RecordedTick("AAPL", MINUTE + timedelta(seconds=70), Decimal("11"), 1)], 60
+    )
+    builder.reset()  # nobody listened for a while: the next minute seen is partial again
+    builder.add(RecordedTick("AAPL", MINUTE + timedelta(minutes=9, seconds=1), Decimal("1"), 1))
+    assert builder.close_before(MINUTE + timedelta(minutes=10)) == []

@@ -55,6 +55,8 @@ class Hub:
     def remove(self, subscriber: Subscriber) -> None:
         if subscriber in self.subscribers and subscriber.protocol is Protocol.MARKET_DATA:
             self.market_clients -= 1
+            if not self.market_clients:
+                self.minute_bars.reset()
         self.subscribers.discard(subscriber)
         self.set_symbols(subscriber, set(), everything=False)
         if subscriber.market is not None:
@@ -92,8 +94,6 @@ class Hub:
         self._quotes.change(subscriber, old("quotes"), subscriptions.of("quotes"))
         self._bars.change(subscriber, old("bars"), subscriptions.of("bars"))
         subscriber.market = subscriptions
-        if WILDCARD not in self._bars.symbols():
-            self.minute_bars.forget(set(old("bars")) - self._bars.symbols())
 
     def market_sockets_of(self, user_id: str) -> int:
         owned = self._by_user.get(user_id, ())
@@ -145,7 +145,8 @@ class Hub:
         return self.seq
 
     def _tick(self, event: dict[str, Any], pending: Pending) -> datetime | None:
-        """Offer a tick to its listeners; the tick's time when minute bars are being built."""
+        """Offer a tick to its listeners; the tick's time while minute bars are being built
+        (while a market-data socket is open)."""
         symbol = event["payload"]["symbol"]
         listeners = self._by_symbol.get(symbol)
         if not self.market_clients:  # the /ws fast path: one encoding, no tick parsing
@@ -167,10 +168,9 @@ class Hub:
             quote = _PerFraming(lambda: md.quote_message(tick))
             for subscriber in self._quotes.listeners(symbol):
                 pending[subscriber].append(quote[subscriber.framing])
-        if not self._bars:
-            return None
-        if self._bars.wants(symbol):
-            self.minute_bars.add(tick)
+        # Every symbol's minute, not only the subscribed ones': a client that subscribes in
+        # the middle of a minute still gets that minute's whole bar.
+        self.minute_bars.add(tick)
         return tick.at
 
     def _trade_listeners(
@@ -183,7 +183,7 @@ class Hub:
 
     @property
     def building_bars(self) -> bool:
-        return bool(self._bars)
+        return self.market_clients > 0
 
     def close_bars(self, moment: datetime) -> None:
         """Send the bars of every minute that ended before ``moment`` (the market clock's)."""

@@ -48,7 +48,7 @@ def _document(frame: dict[str, Any]) -> object:
         if frame.get("bytes") is not None:
             return msgpack.unpackb(frame["bytes"])
         return orjson.loads(frame.get("text") or "")
-    except (ValueError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+    except (ValueError, TypeError, msgpack.UnpackException):  # TypeError: a list as a map key
         return NOT_A_MESSAGE
 
 
@@ -57,7 +57,6 @@ async def run_market_data_session(websocket: WebSocket, deps: SessionDeps) -> No
     await websocket.accept()
     subscriber = Subscriber(websocket, deps.sender, Protocol.MARKET_DATA)
     subscriber.framing = Framing.of_content_type(websocket.headers.get("content-type"))
-    subscriber.market = None
     deps.hub.add(subscriber)
     session = MarketStreamSession(symbol_limit=deps.market.symbols)
     subscriber.reply_list(CONNECTED)

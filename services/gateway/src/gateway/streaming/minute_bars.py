@@ -4,6 +4,10 @@
 A minute closes when time passes its end: the feed's time (a tick stamped in a later
 minute, from any symbol: the feed moves its symbols together) or the market clock's, less a
 grace for ticks still in flight (the feed is quiet, for instance after the close).
+
+Only whole minutes are sent: the minute of the first tick seen (after a start or a reset) may
+have begun before the gateway was reading, so its bars would disagree with the REST bars of
+that minute; they are left out.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ class MinuteBarBuilder:
         self._open: defaultdict[int, defaultdict[str, list[RecordedTick]]] = defaultdict(
             lambda: defaultdict(list)
         )
-        self.closed_through = -1  # the last minute whose bars went out
+        self.closed_through: int | None = None  # the last minute whose bars went out (or not)
 
     def add(self, tick: RecordedTick) -> None:
         """Keep a tick for its minute's bar; a tick of a minute already closed is late and
         left out (Alpaca would send an updated bar: we never do)."""
         minute = _minute(tick.at)
+        if self.closed_through is None:
+            self.closed_through = minute  # seen from its middle: not a whole minute
         if minute > self.closed_through:
             self._open[minute][tick.symbol].append(tick)
 
@@ -43,11 +49,11 @@ class MinuteBarBuilder:
             for symbol in sorted(self._open[minute]):
                 bars += aggregate(self._open[minute][symbol], MINUTE)
             del self._open[minute]
-        self.closed_through = max(self.closed_through, current - 1)
+        if self.closed_through is not None:
+            self.closed_through = max(self.closed_through, current - 1)
         return bars
 
-    def forget(self, symbols: set[str]) -> None:
-        """Stop building bars nobody listens to any more."""
-        for ticks in self._open.values():
-            for symbol in symbols:
-                ticks.pop(symbol, None)
+    def reset(self) -> None:
+        """Forget everything (nobody listens): the next tick starts afresh."""
+        self._open.clear()
+        self.closed_through = None

@@ -37,6 +37,3 @@ class SymbolIndex(Generic[T]):
 
     def wants(self, symbol: str) -> bool:
         return symbol in self._by_symbol or WILDCARD in self._by_symbol
-
-    def symbols(self) -> set[str]:
-        return set(self._by_symbol)
