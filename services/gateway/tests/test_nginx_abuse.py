@@ -74,7 +74,7 @@ def test_one_address_cannot_open_more_sockets_than_its_limit(
     url = limited.url.replace("http://", "ws://")
     opened, refused = 0, []
     with ExitStack() as sockets:
-        for path in ["/ws", "/stream"] * 10:
+        for path in ["/ws", "/stream", "/v2/iex"] * 10:
             try:
                 sockets.enter_context(connect(url + path, open_timeout=5))
                 opened += 1
@@ -82,13 +82,13 @@ def test_one_address_cannot_open_more_sockets_than_its_limit(
                 refused.append(exc.response.status_code)
         # Another address still gets its sockets (127.0.0.2 is loopback too), and another
         # route still answers, while these are held.
-        for path in ("/ws", "/stream"):
+        for path in ("/ws", "/stream", "/v2/sip"):
             sockets.enter_context(
                 connect(url + path, open_timeout=5, source_address=("127.0.0.2", 0))
             )
         assert httpx.get(f"{limited.url}/securities", timeout=10).status_code == 200
     assert opened == 5
-    assert refused == [429] * 15
+    assert refused == [429] * 25
 
 
 def test_wrong_secrets_sent_with_a_victims_key_id_never_rate_limit_the_victim(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from gateway.adapters import store
 from gateway.adapters.revocations import listen_for_revocations
@@ -39,12 +40,19 @@ SWEEP_EVERY_S = 0.25
 
 
 async def sweep_subscribers(container: Container, stop: asyncio.Event) -> None:
-    """Send timeouts and heartbeats of every socket, checked a few times a second."""
+    """Send timeouts and heartbeats of every socket, checked a few times a second; and the
+    minute bars of minutes the market clock has passed (see streaming.minute_bars)."""
     loop = asyncio.get_running_loop()
+    grace = timedelta(seconds=container.settings.ws_bar_close_grace_seconds)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SWEEP_EVERY_S)
         container.hub.sweep(loop.time())
+        if container.hub.building_bars:
+            try:
+                container.hub.close_bars(container.market_clock.now() - grace)
+            except (OSError, ValueError) as exc:  # a file: clock being replaced, say
+                logger.warning("minute bars not closed by the market clock: %s", exc)
 
 
 def start_background(

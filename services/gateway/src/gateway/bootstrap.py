@@ -18,7 +18,7 @@ from gateway.authenticator import Authenticator
 from gateway.domain.throttle import FailureBudget
 from gateway.settings import GatewaySettings
 from gateway.streaming.hub import Hub
-from gateway.streaming.sessions import SessionDeps
+from gateway.streaming.sessions import MarketStreamLimits, SessionDeps
 from gateway.streaming.subscriber import SenderConfig
 
 
@@ -28,6 +28,7 @@ class Container:
     engine: Engine
     redis: Redis
     clock: Clock
+    market_clock: Clock  # MARKET_CLOCK: closes the streamed minute bars
     pepper: bytes
     authenticator: Authenticator
     identity: IdentitySigner
@@ -47,7 +48,11 @@ class Container:
             batch_size=s.ws_batch_size,
             heartbeat=s.ws_heartbeat_seconds,
         )
-        return SessionDeps(self.hub, self.authenticator, sender, s.ws_auth_timeout_seconds)
+        limits = MarketStreamLimits(
+            symbols=s.ws_market_data_symbol_limit,
+            connections_per_user=s.ws_market_data_connections_per_user,
+        )
+        return SessionDeps(self.hub, self.authenticator, sender, s.ws_auth_timeout_seconds, limits)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -71,6 +76,7 @@ def bootstrap(settings: GatewaySettings, clock: Clock | None = None) -> Containe
         engine=engine,
         redis=service_redis(settings),
         clock=clock,
+        market_clock=settings.clock(),
         pepper=pepper,
         authenticator=Authenticator(engine, pepper, clock, settings.auth_cache_ttl_seconds),
         identity=identity_signer(settings),

@@ -35,6 +35,12 @@ class GatewaySettings(ServiceSettings):
     ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     ws_recheck_seconds: float = Field(default=30.0, gt=0)
+    # Alpaca's market-data stream (/v2/iex, /v2/sip, /v2/test): trades + quotes symbols per
+    # socket (error 405 beyond), sockets per user (406), and how long after a minute ends on
+    # the market clock its bars go out when no later tick has closed it.
+    ws_market_data_symbol_limit: int = Field(default=2000, ge=1)
+    ws_market_data_connections_per_user: int = Field(default=5, ge=1)
+    ws_bar_close_grace_seconds: float = Field(default=5.0, ge=0, le=55)
     openapi_cache_seconds: float = Field(default=10.0, ge=0)
     run_outbox_relay: bool = True
 

@@ -38,6 +38,9 @@ G, MD, IX, TR, PF, EX = (
     ServiceName.EXPORT,
 )
 PUBLIC, PRIVATE, OPTIONAL = Access.PUBLIC, Access.PRIVATE, Access.OPTIONAL
+# Alpaca's market-data stream feeds (wss://stream.data.alpaca.markets/v2/{feed}): sockets
+# that authenticate with a message, like /stream.
+MARKET_DATA_FEEDS = ("iex", "sip", "test")
 
 # Order matters only for readability; nginx picks the longest matching prefix.
 ROUTES: tuple[Route, ...] = (
@@ -67,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/admin/", G, PRIVATE),
     Route("/ws", G, PUBLIC, exact=True, websocket=True),
     Route("/stream", G, PUBLIC, exact=True, websocket=True),
+    *(Route(f"/v2/{feed}", G, PUBLIC, exact=True, websocket=True) for feed in MARKET_DATA_FEEDS),
     Route("/docs", G, PUBLIC, exact=True),
     Route("/openapi.json", G, PUBLIC, exact=True),
     Route("/healthz", G, PUBLIC, exact=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +29,18 @@ from gateway.streaming.subscriber import (
 
 
 @dataclass(frozen=True)
+class MarketStreamLimits:
+    symbols: int = MAX_SYMBOLS_PER_CLIENT  # trades + quotes symbols per socket (405)
+    connections_per_user: int = 5  # market-data sockets per user (406)
+
+
+@dataclass(frozen=True)
 class SessionDeps:
     hub: Hub
     authenticator: Authenticator
     sender: SenderConfig
     auth_timeout: float
+    market: MarketStreamLimits = MarketStreamLimits()
 
 
 class ProtocolError(Exception):
@@ -62,7 +69,7 @@ def _parse(message: dict[str, Any], subscriber: Subscriber) -> dict[str, Any]:
     return document
 
 
-async def _receive(websocket: WebSocket, wait: float | None) -> dict[str, Any]:
+async def receive(websocket: WebSocket, wait: float | None) -> dict[str, Any]:
     message = dict(await asyncio.wait_for(websocket.receive(), wait))
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
@@ -77,7 +84,7 @@ async def _authenticate(deps: SessionDeps, document: dict[str, Any]) -> Identity
         raise ProtocolError("unauthorized", str(exc)) from exc
 
 
-async def _handshake_identity(websocket: WebSocket, deps: SessionDeps) -> Identity | None:
+async def handshake_identity(websocket: WebSocket, deps: SessionDeps) -> Identity | None:
     """Credentials on the upgrade request; raises ProtocolError when present but wrong."""
     try:
         credentials = credentials_from_headers(websocket.headers)
@@ -96,7 +103,7 @@ async def run_session(
 ) -> None:
     """Accept, run the sender beside the receive loop, and clean up whichever ends first."""
     try:
-        identity = await _handshake_identity(websocket, deps)
+        identity = await handshake_identity(websocket, deps)
     except ProtocolError as exc:
         await websocket.close(CLOSE_UNAUTHORIZED, exc.message)
         return
@@ -106,8 +113,15 @@ async def run_session(
     deps.hub.identify(subscriber)
     if protocol is Protocol.JSON:
         subscriber.reply({"type": "connected", "authenticated": identity is not None})
+    await serve(deps, subscriber, _receive_loop(websocket, deps, subscriber, on_message))
+
+
+async def serve(
+    deps: SessionDeps, subscriber: Subscriber, receiving: Coroutine[Any, Any, None]
+) -> None:
+    """Run the sender beside the receive loop; clean up whichever ends first."""
     sender = asyncio.create_task(subscriber.run_sender())
-    receiver = asyncio.create_task(_receive_loop(websocket, deps, subscriber, on_message))
+    receiver = asyncio.create_task(receiving)
     try:
         await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -135,7 +149,7 @@ async def _receive_loop(
                 and not subscriber.all_symbols
             )
             try:
-                raw = await _receive(websocket, deps.auth_timeout if idle else None)
+                raw = await receive(websocket, deps.auth_timeout if idle else None)
             except TimeoutError:
                 subscriber.drop(CLOSE_UNAUTHORIZED, "authentication timeout")
                 return

@@ -19,6 +19,8 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketState
 
 from gateway.domain.keys import Identity
+from gateway.domain.market_stream import ErrorCode, Subscriptions, error_message
+from gateway.streaming.framing import Framing, encode_list, encode_messages
 
 logger = logging.getLogger("gateway.streaming")
 
@@ -31,6 +33,9 @@ CLOSE_GOING_AWAY = 1001
 class Protocol(StrEnum):
     JSON = "json"  # /ws: data frames are JSON arrays of messages
     ALPACA = "alpaca"  # /stream: one message object per frame, as alpaca-py expects
+    # /v2/iex, /v2/sip, /v2/test: Alpaca's market-data stream, every frame a list of
+    # messages, JSON or msgpack (``framing``).
+    MARKET_DATA = "market-data"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Reply:
     """A control reply: sent alone, never batched with data, never dropped for size."""
 
     frame: bytes
+    binary: bool = False  # already in the connection's binary framing (market-data stream)
 
 
 @dataclass(eq=False)
@@ -60,6 +66,8 @@ class Subscriber:
     alerts: bool = False
     trade_updates: bool = False
     binary_replies: bool = False
+    framing: Framing = Framing.JSON
+    market: Subscriptions | None = None  # the market-data stream's channels (hub-owned)
     close_code: int | None = None
     close_reason: str = ""
     # Loop times for the hub's sweep (no timer per frame: see ``sweep``).
@@ -98,12 +106,24 @@ class Subscriber:
             self._queue.append(Reply(orjson.dumps(message)))
             self._ready.set()
 
+    def reply_list(self, messages: list[dict[str, object]]) -> None:
+        """Queue a market-data stream control message (a list), in this socket's framing."""
+        if self.close_code is None:
+            self._queue_reply_list(messages)
+
+    def _queue_reply_list(self, messages: list[dict[str, object]]) -> None:
+        frame = encode_messages(messages, self.framing)
+        self._queue.append(Reply(frame, binary=self.framing is Framing.MSGPACK))
+        self._ready.set()
+
     def drop(self, code: int, reason: str) -> None:
         """Ask the sender to close the socket with ``code`` after what is already queued."""
         if self.close_code is None:
             self.close_code, self.close_reason = code, reason
             if code == CLOSE_SLOW_CONSUMER:
                 self._queue.clear()
+                if self.protocol is Protocol.MARKET_DATA:  # Alpaca's notice, if it gets out
+                    self._queue_reply_list(error_message(ErrorCode.SLOW_CLIENT))
             self._ready.set()
 
     def sweep(self, now: float) -> None:
@@ -153,7 +173,9 @@ class Subscriber:
     async def _send_next(self) -> None:
         first = self._queue.popleft()
         if isinstance(first, Reply):
-            await self._send(first.frame)
+            await (
+                self.websocket.send_bytes(first.frame) if first.binary else self._send(first.frame)
+            )
             return
         if self.protocol is Protocol.ALPACA:
             await self._send(first)
@@ -162,6 +184,13 @@ class Subscriber:
         queue = self._queue
         while queue and len(items) < self.config.batch_size and not isinstance(queue[0], Reply):
             items.append(queue.popleft())  # type: ignore[arg-type]
+        if self.protocol is Protocol.MARKET_DATA:
+            frame = encode_list(items, self.framing)
+            if self.framing is Framing.MSGPACK:
+                await self.websocket.send_bytes(frame)
+            else:
+                await self.websocket.send_text(frame.decode())
+            return
         await self._send(b"[" + b",".join(items) + b"]")
 
     async def _send(self, frame: bytes) -> None:

@@ -14,13 +14,12 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.alpaca_ticks import quote_fields, trade_fields
 from shared.errors import ApiError
 
 from market_data.domain.scaled import PRICE_DIGITS, to_decimal
 
 NEW_YORK = ZoneInfo("America/New_York")
-HALF_SPREAD = Decimal("0.0005")  # 5 bp each side of the last trade
-PENNY = Decimal("0.01")
 
 
 def number(scaled: int | None, digits: int = PRICE_DIGITS) -> float | None:
@@ -81,24 +80,12 @@ def bar(row: dict[str, Any], adjusted: bool, split: Fraction = Fraction(1)) -> d
 
 
 def trade(price_e8: int, size: int, stamp: str) -> dict[str, Any]:
-    return {"t": stamp, "x": "V", "p": number(price_e8), "s": size, "c": ["@"], "i": 0, "z": "C"}
+    return trade_fields(to_decimal(price_e8, PRICE_DIGITS) or Decimal(0), size, stamp)
 
 
 def quote(price_e8: int, stamp: str) -> dict[str, Any]:
-    """A quote synthesized around the last trade (we have no order book)."""
-    price = to_decimal(price_e8, PRICE_DIGITS) or Decimal(0)
-    half = max((price * HALF_SPREAD).quantize(PENNY), PENNY)
-    return {
-        "t": stamp,
-        "ax": "V",
-        "ap": float(price + half),
-        "as": 1,
-        "bx": "V",
-        "bp": float(max(price - half, PENNY)),
-        "bs": 1,
-        "c": ["R"],
-        "z": "C",
-    }
+    """A quote synthesized around the last trade (shared.alpaca_ticks: we have no order book)."""
+    return quote_fields(to_decimal(price_e8, PRICE_DIGITS) or Decimal(0), stamp)
 
 
 def encode_page(symbol: str, day: str) -> str:
