@@ -2,8 +2,11 @@
 
 Starts a whole private stack (tests.stack), ingests the 5.5-year file and the benchmarks,
 builds the index over all of it, then opens the Index page in Debian's headless Chromium
-(cold profile each round) and times navigation start -> the level chart drawn with every
-session. Baseline in the same run: the same page over June 2025 only (22 sessions).
+(cold profile each round) and times navigation start -> first render: the animation frame in
+which the level chart holds every session and the headline figures (last level, total and
+annualized return, max drawdown, sessions) are shown; each round then checks that the chart's
+canvas has the line drawn. Baseline in the same run: the same page over June 2025 only (22
+sessions).
 JavaScript transferred is the sum of the scripts' transferSize (gzip as nginx sends it).
 
     uv run python bench/dashboard_first_render.py [--rounds 3] [--data ../shared/data]
@@ -26,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,16 +39,29 @@ from tests.test_dashboard_browser import CHROMIUM, FLAGS  # noqa: E402
 
 # In the page from its first script on (an init script, so the same for every build): the
 # time from navigation start to the animation frame after #last-level gets data-points (the
-# page sets it once the level chart holds every session). Playwright's own wait is reported
-# too ("seen by the driver"): it includes the driver's latency on a loaded machine.
+# page sets it in the frame after the level chart holds every session) with every headline
+# figure filled in (a build without #headline, such as an older baseline, is timed on the
+# chart alone). Playwright's own wait is reported too ("seen by the driver"): it includes the
+# driver's latency on a loaded machine.
 RENDERED = """
-new MutationObserver((_, observer) => {
+const shown = () => {
   const el = document.getElementById('last-level');
-  if (!el || !el.dataset.points) return;
+  const figures = [...document.querySelectorAll('#headline [data-figure]')];
+  const filled = figures.every((f) => !!f.textContent && f.textContent !== '\u2013');
+  return !!el && !!el.dataset.points && filled;
+};
+new MutationObserver((_, observer) => {
+  if (!shown()) return;
   observer.disconnect();
   requestAnimationFrame(() => { window.__firstRender = performance.now(); });
 }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-points'] });
 """
+# Pixels of the level chart's canvases that are not background: the line is drawn.
+DRAWN = """() => [...document.querySelectorAll('#level-chart canvas')].reduce((n, c) => {
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && data[i + 2] > data[i] + 60) n++;
+  return n;
+}, 0)"""
 SCRIPT_BYTES = (
     "performance.getEntriesByType('resource').filter(e => e.initiatorType === 'script'"
     " || e.name.endsWith('.js')).reduce((n, e) => n + e.transferSize, 0)"
@@ -69,10 +85,20 @@ def first_render(url: str, sessions_wanted: int | None) -> tuple[float, float, i
         if sessions_wanted is not None:
             assert points == sessions_wanted, (points, sessions_wanted)
         js = int(page.evaluate(SCRIPT_BYTES))
-        page.wait_for_timeout(100)  # the frame after the attribute
-        in_page = float(page.evaluate("window.__firstRender")) / 1000
+        in_page = frame_after(page)
+        assert int(page.evaluate(DRAWN)) > 200, "the level chart's canvas holds no line"
         context.close()
     return in_page, elapsed, points, js
+
+
+def frame_after(page: Page) -> float:
+    """The in-page first render (s), once the frame after the page's mark has run."""
+    for _ in range(600):
+        at = page.evaluate("window.__firstRender")
+        if at is not None:
+            return float(at) / 1000
+        page.wait_for_timeout(50)
+    raise AssertionError("no frame after the first render in 30 s")
 
 
 def serve(build: Path, served: Path) -> None:

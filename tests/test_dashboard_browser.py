@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from openpyxl import load_workbook
@@ -106,6 +107,9 @@ def test_the_index_page_shows_the_june_levels_the_api_returns(page: Page, dashbo
     assert last.get_attribute("data-points") == "22" == str(len(api))
     assert float(last.get_attribute("data-level") or "nan") == pytest.approx(api[-1]["level"])
     assert page.locator("#returns tbody tr").count() == 22
+    total = api[-1]["level"] / api[0]["level"] - 1
+    assert page.locator("#total-return").inner_text() == f"{total * 100:.2f}%"
+    assert page.locator("#sessions").inner_text().startswith("22 (")
 
 
 def test_the_rsp_overlay_appears_with_its_tracking_figures_and_can_be_hidden(page: Page) -> None:
@@ -128,12 +132,13 @@ def test_clicking_2025_06_18_on_the_chart_lists_its_100_constituents(page: Page)
     step = box["width"] / sessions
     x = box["x"] + step * 12.5  # the 13th session of the range
     for _ in range(8):
-        page.mouse.click(x, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(400)
-        shown = page.locator("#composition-date").inner_text()
-        if shown == "2025-06-18":
+        with page.expect_request(lambda r: "/index-composition?" in r.url) as asked:
+            page.mouse.click(x, box["y"] + box["height"] / 2)
+        day = parse_qs(urlparse(asked.value.url).query)["date"][0]  # the session clicked
+        expect(page.locator("#composition-date")).to_have_text(day)
+        if day == "2025-06-18":
             break
-        x += step / 2 if shown < "2025-06-18" else -step / 2
+        x += step / 2 if day < "2025-06-18" else -step / 2
 
     assert page.locator("#composition-date").inner_text() == "2025-06-18"
     rows = page.locator("#composition-table tbody tr")

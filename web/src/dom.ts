@@ -44,6 +44,10 @@ export function num(x: number | string | null | undefined, digits = 2): string {
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+function row(cells: Child[]): HTMLTableRowElement {
+  return h("tr", {}, ...cells.map((c) => h("td", {}, c)));
+}
+
 export function table(
   columns: string[],
   rows: Child[][],
@@ -53,6 +57,23 @@ export function table(
     "table",
     attrs,
     h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", {}, c)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", {}, ...r.map((c) => h("td", {}, c))))),
+    h("tbody", {}, ...rows.map(row)),
   );
+}
+
+const SLICE = 200;
+
+/** A long table in slices: the rows a scroll box shows first now, the rest `SLICE` at a time
+ * in later tasks (`cells` builds a row's cells only when its slice is due), so no one task
+ * holds the page for the whole table. */
+export function slicedTable<T>(columns: string[], items: T[], cells: (item: T) => Child[], first = 40): HTMLTableElement {
+  const t = table(columns, items.slice(0, first).map(cells));
+  const body = t.tBodies[0];
+  const append = (from: number) => {
+    if (from >= items.length || !t.isConnected) return;
+    body.append(...items.slice(from, from + SLICE).map((item) => row(cells(item))));
+    setTimeout(() => append(from + SLICE), 0);
+  };
+  setTimeout(() => append(first), 0);
+  return t;
 }

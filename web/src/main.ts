@@ -1,3 +1,4 @@
+import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import { hashRange, prefetchIndex } from "./index-reads";
 

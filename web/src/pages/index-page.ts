@@ -1,6 +1,6 @@
-import type { IChartApi, MouseEventParams } from "lightweight-charts";
-import { ApiError, get, query, send } from "../api";
-import { addArea, addLine, color, drawdown, lineChart, linkTimeScales, type Point } from "../charts";
+import type uPlot from "uplot";
+import { ApiError, call, get, query, send } from "../api";
+import { addLines, alignTo, color, daySeconds, drawdown, linkTimeScales, maxDrawdown, onPointClick, timeChart } from "../charts";
 import { $, h, num, pct, replace, table } from "../dom";
 import { exportWorkbook, save } from "../export-job";
 import { performanceUrl, type Range } from "../index-reads";
@@ -32,9 +32,16 @@ interface Performance {
 
 const state = {
   shown: 0, // which show() is current: a late answer for an older range is dropped
-  level: null as IChartApi | null,
-  dd: null as IChartApi | null,
+  level: null as uPlot | null,
+  dd: null as uPlot | null,
 };
+
+/** One range's sessions as the charts take them. */
+interface Sessions {
+  days: string[];
+  x: number[]; // Unix seconds of each day
+  levels: number[];
+}
 
 const byId = (id: string) => document.getElementById(id)!;
 
@@ -52,7 +59,11 @@ export function mount(root: HTMLElement): void {
       h("span", { id: "status", class: "status", role: "status" }),
     ),
     h("section", { class: "card" },
-      h("h2", {}, "Level ", h("small", { id: "last-level" })),
+      h("h2", {}, "Level"),
+      h("dl", { id: "headline", class: "headline" },
+        figure("Last level", "last-level"), figure("Total return", "total-return"),
+        figure("Annualized", "annualized-return"), figure("Max drawdown", "max-drawdown"),
+        figure("Sessions", "sessions")),
       h("div", { id: "overlays", class: "toggles" }),
       h("div", { id: "level-chart", class: "chart" }),
       h("h3", {}, "Drawdown"),
@@ -87,6 +98,10 @@ export function mount(root: HTMLElement): void {
   void show(form, false);
 }
 
+function figure(label: string, id: string): HTMLElement {
+  return h("div", {}, h("dt", {}, label), h("dd", { id, "data-figure": true }, "–"));
+}
+
 function range(form: HTMLFormElement): Range {
   const data = new FormData(form);
   return { start: (data.get("start") as string) || undefined, end: (data.get("end") as string) || undefined };
@@ -110,24 +125,32 @@ async function build(form: HTMLFormElement): Promise<void> {
   }
 }
 
+/** The benchmarks' read, asked for now; its body is parsed only when awaited (after the
+ * first frame), so a large answer arriving early does not hold the level chart back. */
+function benchmarksRead(r: Range): Promise<Response> {
+  const response = call("GET", performanceUrl(r, true), undefined, false);
+  response.catch(() => undefined); // reported by overlays(), once the levels are shown
+  return response;
+}
+
 /** The benchmarks rebased onto the index; none when they were never ingested. */
-async function benchmarks(r: Range): Promise<Benchmark[]> {
+async function overlays(read: Promise<Response>): Promise<Benchmark[]> {
   try {
-    return (await get<Performance>(performanceUrl(r, true))).benchmarks ?? [];
+    return ((await (await read).json()) as Performance).benchmarks ?? [];
   } catch (e) {
     if (e instanceof ApiError && e.status === 404 && /benchmark/.test(e.message)) return [];
     throw e;
   }
 }
 
-/** The level chart first, from the plain (cached) read; everything else once it is painted. */
+/** The level chart and the headline figures first, from the plain (cached) read; everything
+ * else once they are painted. */
 async function show(form: HTMLFormElement, built: boolean): Promise<void> {
   const shown = ++state.shown;
   const r = range(form);
   status("loading…");
   const plain = get<Performance>(performanceUrl(r, false));
-  const early = r.start && r.end ? benchmarks(r) : null; // both requests at once
-  early?.catch(() => undefined); // reported below, once the levels are shown
+  const early = r.start && r.end ? benchmarksRead(r) : null; // both requests at once
   let perf: Performance;
   try {
     perf = await plain;
@@ -138,67 +161,83 @@ async function show(form: HTMLFormElement, built: boolean): Promise<void> {
   (form.elements.namedItem("start") as HTMLInputElement).value = perf.start_date;
   (form.elements.namedItem("end") as HTMLInputElement).value = perf.end_date;
   history.replaceState(null, "", `#/index?start=${perf.start_date}&end=${perf.end_date}`);
-  const points: Point[] = perf.rows.map((row) => ({ time: row.date, value: row.level }));
-  const level = drawLevel(perf, points);
+  const days = perf.rows.map((row) => row.date);
+  const sessions: Sessions = { days, x: days.map(daySeconds), levels: perf.rows.map((row) => row.level) };
+  const level = drawLevel(sessions);
+  renderHeadline(perf, sessions.levels);
   status(`${perf.rows.length} sessions ${perf.start_date} … ${perf.end_date}${built ? " (built)" : ""}`);
   await painted();
-  // The rest, each in its own task once the chart is on screen.
+  markFirstRender(perf, sessions);
+  // The rest, each in its own task once the chart and the figures are on screen.
   const later = (work: () => void) => setTimeout(() => shown === state.shown && work(), 0);
-  later(() => drawDrawdown(level, points));
+  later(() => drawDrawdown(level, sessions));
   later(() => void loadComposition(perf.end_date));
   later(() => void loadSide(perf));
   later(() => renderReturns(perf.rows));
   try {
-    const overlays = await (early ?? benchmarks({ start: perf.start_date, end: perf.end_date }));
-    if (shown === state.shown) later(() => drawOverlays(level, overlays));
+    const read = early ?? benchmarksRead({ start: perf.start_date, end: perf.end_date });
+    const benchmarks = await overlays(read);
+    if (shown === state.shown) later(() => drawOverlays(level, sessions, benchmarks));
   } catch (e) {
     status((e as Error).message, true);
   }
 }
 
-/** Resolves in the next animation frame, after the chart's own frame callback has drawn. */
+/** Resolves in the next animation frame: the chart (drawn in the task that made it) and the
+ * figures are in the frame before it. */
 function painted(): Promise<void> {
   return new Promise((done) => requestAnimationFrame(() => done()));
 }
 
-function drawLevel(perf: Performance, points: Point[]): IChartApi {
-  state.level?.remove();
-  state.dd?.remove();
+function drawLevel(sessions: Sessions): uPlot {
+  state.level?.destroy();
+  state.dd?.destroy();
   state.dd = null;
-  const level = lineChart(byId("level-chart"));
-  addLine(level, 0, points, "Index");
-  level.timeScale().fitContent();
-  level.subscribeClick((p: MouseEventParams) => {
-    if (p.time) void loadComposition(String(p.time));
-  });
+  const level = timeChart(byId("level-chart"), sessions.x, [{ label: "Index", values: sessions.levels }], { sync: "index" });
+  onPointClick(level, (idx) => void loadComposition(sessions.days[idx]));
   state.level = level;
-  const last = perf.rows[perf.rows.length - 1];
-  const lastEl = byId("last-level");
-  lastEl.textContent = last ? num(last.level) : "";
-  // Marked once the chart has drawn its frame (its own animation-frame callback runs first).
-  void painted().then(() => {
-    lastEl.dataset.level = last ? String(last.level) : "";
-    lastEl.dataset.points = String(points.length);
-    performance.mark("index:first-render");
-  });
   return level;
 }
 
-function drawDrawdown(level: IChartApi, points: Point[]): void {
-  const dd = lineChart(byId("drawdown-chart"));
-  addArea(dd, drawdown(points), "Drawdown");
-  dd.timeScale().fitContent();
+function renderHeadline(perf: Performance, levels: number[]): void {
+  const first = levels[0];
+  const last = levels[levels.length - 1];
+  const total = first && last !== undefined ? last / first - 1 : null;
+  const years = (daySeconds(perf.end_date) - daySeconds(perf.start_date)) / (365.25 * 86400);
+  const annualized = total !== null && years > 0 ? (1 + total) ** (1 / years) - 1 : null;
+  byId("last-level").textContent = last === undefined ? "–" : num(last);
+  byId("total-return").textContent = pct(total);
+  byId("annualized-return").textContent = pct(annualized);
+  byId("max-drawdown").textContent = pct(levels.length ? maxDrawdown(levels) : null);
+  byId("sessions").textContent = `${levels.length.toLocaleString("en-US")} (${perf.start_date} … ${perf.end_date})`;
+}
+
+/** The level chart holds every session and the figures are painted: what the bench and the
+ * browser test wait for. */
+function markFirstRender(perf: Performance, sessions: Sessions): void {
+  const el = byId("last-level");
+  const last = perf.rows[perf.rows.length - 1];
+  el.dataset.level = last ? String(last.level) : "";
+  el.dataset.points = String(sessions.days.length);
+  performance.mark("index:first-render");
+}
+
+function drawDrawdown(level: uPlot, sessions: Sessions): void {
+  const values = drawdown(sessions.levels);
+  const dd = timeChart(byId("drawdown-chart"), sessions.x, [{ label: "Drawdown", values, color: "#dc2626", area: true }],
+    { format: (v) => pct(v, 0), sync: "index" });
   linkTimeScales(level, dd);
   state.dd = dd;
 }
 
-function drawOverlays(level: IChartApi, overlays: Benchmark[]): void {
+function drawOverlays(level: uPlot, sessions: Sessions, overlays: Benchmark[]): void {
   const toggles = byId("overlays");
   replace(toggles);
+  const lines = addLines(level, overlays.map((b) => ({ label: b.symbol, values: alignTo(sessions.days, b.rows) })), 1);
   overlays.forEach((b, i) => {
-    const series = addLine(level, i + 1, b.rows.map((r) => ({ time: r.date, value: r.level })), b.symbol);
+    const series = lines[i];
     const box = h("input", { type: "checkbox", checked: true, "data-benchmark": b.symbol });
-    box.addEventListener("change", () => series.applyOptions({ visible: box.checked }));
+    box.addEventListener("change", () => level.setSeries(series, { show: box.checked }));
     const label = h("label", {}, box, ` ${b.symbol}`);
     label.style.color = color(i + 1); // CSSOM, not a style attribute: allowed by the CSP
     toggles.append(label);

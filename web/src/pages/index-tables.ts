@@ -1,6 +1,6 @@
 // The Index page's tables: returns, composition (sortable, sector filter), changes, near
 // misses and data-quality flags. Each renders one API answer into its container.
-import { h, num, pct, replace, table } from "../dom";
+import { h, num, pct, replace, slicedTable, table } from "../dom";
 
 export interface PerfRow {
   date: string;
@@ -34,15 +34,15 @@ const byId = (id: string) => document.getElementById(id)!;
 
 export function renderReturns(rows: PerfRow[]): void {
   const recent = rows.slice(-250).reverse();
-  replace(byId("returns"), table(["Date", "Level", "Daily", "Cumulative"],
-    recent.map((r) => [r.date, num(r.level), pct(r.daily_return), pct(r.cumulative_return)])));
+  replace(byId("returns"), slicedTable(["Date", "Level", "Daily", "Cumulative"], recent,
+    (r) => [r.date, num(r.level), pct(r.daily_return), pct(r.cumulative_return)]));
 }
 
 export function renderChanges(changes: Change[], turnover: { date: string; turnover: number }[]): void {
   const byDay = new Map(turnover.map((r) => [r.date, r.turnover]));
   replace(byId("changes"), changes.length
-    ? table(["Date", "Entered", "Exited", "Turnover"], changes.slice().reverse().map((c) => [
-        c.date, c.entered.map((x) => x.ticker).join(", "), c.exited.map((x) => x.ticker).join(", "), pct(byDay.get(c.date) ?? null)]))
+    ? slicedTable(["Date", "Entered", "Exited", "Turnover"], changes.slice().reverse(), (c) => [
+        c.date, c.entered.map((x) => x.ticker).join(", "), c.exited.map((x) => x.ticker).join(", "), pct(byDay.get(c.date) ?? null)])
     : h("p", { class: "muted" }, "No changes in the range."));
 }
 

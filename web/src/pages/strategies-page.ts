@@ -1,5 +1,4 @@
-import { LineSeries, AreaSeries, type Time } from "lightweight-charts";
-import { lineChart } from "../charts";
+import { drawdown, timeChart } from "../charts";
 import { get, send, storedKey } from "../api";
 import { $, h, num, pct, replace, table } from "../dom";
 
@@ -109,15 +108,9 @@ async function backtest(s: Strategy): Promise<void> {
   const dd = h("div", { class: "chart small" });
   replace(el, h("p", {}, `final equity ${num(r.final_equity)} · return ${pct(m.total_return)} · max drawdown ${pct(m.max_drawdown)} · Sharpe ${m.sharpe?.toFixed(2) ?? "–"}`),
     curve, dd, table(["Time", "Symbol", "Side", "Qty", "Price", "Reason", "Realized P&L"], r.trades.map((t) => [t.t, t.symbol, t.side, t.qty, num(t.price), t.reason, num(t.realized_pnl)])));
-  const points = r.equity_curve.map((p) => ({ time: (Date.parse(p.t) / 1000) as Time, value: Number(p.equity) }));
-  let peak = -Infinity;
-  const chart = lineChart(curve);
-  chart.addSeries(LineSeries, { color: "#2563eb" }).setData(points);
-  const ddChart = lineChart(dd);
-  ddChart.addSeries(AreaSeries, { lineColor: "#dc2626", invertFilledArea: true }).setData(points.map((p) => {
-    peak = Math.max(peak, p.value);
-    return { time: p.time, value: p.value / peak - 1 };
-  }));
-  chart.timeScale().fitContent();
-  ddChart.timeScale().fitContent();
+  const x = r.equity_curve.map((p) => Date.parse(p.t) / 1000);
+  const values = r.equity_curve.map((p) => Number(p.equity));
+  timeChart(curve, x, [{ label: "Equity", values }], { sync: "backtest" });
+  timeChart(dd, x, [{ label: "Drawdown", values: drawdown(values), color: "#dc2626", area: true }],
+    { format: (v) => pct(v, 0), sync: "backtest" });
 }

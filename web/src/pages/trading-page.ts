@@ -1,5 +1,4 @@
-import { LineSeries, type Time } from "lightweight-charts";
-import { lineChart } from "../charts";
+import { timeChart } from "../charts";
 import { get, send, storedKey, storeKey } from "../api";
 import { $, h, num, replace, table } from "../dom";
 import { LiveFeed, type LiveMessage } from "../live";
@@ -244,11 +243,9 @@ function scheduleRefresh(): void {
 
 async function equity(): Promise<void> {
   const history = await get<{ timestamp: number[]; equity: (number | null)[] }>("/v2/account/portfolio/history?period=1M&timeframe=1D", true);
-  const el = document.getElementById("equity")!;
-  const chart = lineChart(el);
-  const series = chart.addSeries(LineSeries, { color: "#2563eb", lineWidth: 2 });
   const seen = new Set<number>();
-  series.setData(history.timestamp.map((t, i) => ({ time: t as Time, value: Number(history.equity[i] ?? 0) }))
-    .filter((p) => !seen.has(p.time as number) && seen.add(p.time as number)));
-  chart.timeScale().fitContent();
+  const points = history.timestamp.map((t, i) => ({ t, equity: Number(history.equity[i] ?? 0) }))
+    .filter((p) => !seen.has(p.t) && seen.add(p.t))
+    .sort((a, b) => a.t - b.t); // uPlot takes ascending times
+  timeChart(document.getElementById("equity")!, points.map((p) => p.t), [{ label: "Equity", values: points.map((p) => p.equity) }]);
 }
