@@ -44,17 +44,19 @@ WHERE a.date BETWEEN low.low AND $end;
 # the definition (the daily rank itself without a sectors filter); x its exact cap, which
 # cap weights are proportional to (the stored cap is rounded to the cent).
 WEIGHT_CAP = "coalesce(b.close * b.shares_ff, b.cap)::DOUBLE"
-_CHOSEN_ALL = """
-SELECT b.*, b.rank AS vrank, {weight_cap} AS x FROM bars AS b
-WHERE b.rank <= $size AND b.date IN (SELECT date FROM v_days WHERE rebalances)
+_COLUMNS = """b.date, b.symbol, b.name, b.sector, b.cap, b.close, b.adj_close, b.next_adj_close,
+    b.next_rank, {weight_cap} AS x"""
+_ON_REBALANCES = """b.date BETWEEN (SELECT min(date) FROM v_days) AND $end
+    AND b.date IN (SELECT date FROM v_days WHERE rebalances)"""
+_CHOSEN_ALL = f"""
+SELECT {_COLUMNS}, b.rank AS vrank FROM bars AS b
+WHERE b.rank <= $size AND {_ON_REBALANCES}
 """
-_CHOSEN_SECTORS = """
+_CHOSEN_SECTORS = f"""
 SELECT * FROM (
-    SELECT b.*, row_number() OVER (PARTITION BY b.date ORDER BY b.rank) AS vrank,
-        {weight_cap} AS x
+    SELECT {_COLUMNS}, row_number() OVER (PARTITION BY b.date ORDER BY b.rank) AS vrank
     FROM bars AS b
-    WHERE b.rank IS NOT NULL AND list_contains($sectors, b.sector)
-      AND b.date IN (SELECT date FROM v_days WHERE rebalances)
+    WHERE b.rank IS NOT NULL AND list_contains($sectors, b.sector) AND {_ON_REBALANCES}
 ) WHERE vrank <= $size
 """
 
@@ -100,40 +102,47 @@ FROM {source};
 """
 
 # Each day's holdings with the row of that day (none when the security has no row: it keeps
-# its last price). Daily rebalancing holds what it chose that day, whose row it already has.
-_HOLD_DAILY = """
-SELECT d.date, d.prev_date, d.next_date, d.reb_date, s.symbol, s.name, s.sector, s.vrank,
-    s.target, s.cap, s.close, s.adj_close, s.next_adj_close, s.next_rank
-FROM v_days AS d JOIN v_sel AS s ON s.date = d.date
-"""
-_HOLD_PERIODIC = """
-SELECT d.date, d.prev_date, d.next_date, d.reb_date, s.symbol, s.name, s.sector, s.vrank,
-    s.target, b.cap, b.close, b.adj_close, b.next_adj_close, b.next_rank
-FROM v_days AS d JOIN v_sel AS s ON s.date = d.reb_date
-LEFT JOIN (
-    SELECT * FROM bars WHERE date BETWEEN (SELECT min(date) FROM v_days) AND $end
-) AS b ON b.date = d.date AND b.symbol = s.symbol
-"""
-
-_HOLD = """
-CREATE OR REPLACE TEMP TABLE v_hold AS
-WITH held AS ({held}),
-earning AS (
-    SELECT *,
+# its last price). Daily rebalancing holds what it chose that day: its row, no drift.
+_EARNING = """
         CASE WHEN next_date IS NULL OR next_date > $end THEN NULL
              WHEN next_adj_close > 0 THEN next_adj_close::DOUBLE / adj_close::DOUBLE - 1
              ELSE 0.0 END AS ret,
         coalesce(next_date <= $end AND NOT coalesce(next_adj_close > 0, false), false)
-            AS carried,
+            AS carried"""
+_HOLD_DAILY = f"""
+CREATE OR REPLACE TEMP TABLE v_hold AS
+SELECT *, {_EARNING} FROM (
+    SELECT d.date, d.prev_date, d.next_date, s.symbol, s.name, s.sector, s.vrank,
+        s.close AS price, s.cap AS market_cap, s.target AS value, s.target AS weight,
+        s.adj_close, s.next_adj_close, s.next_rank
+    FROM v_days AS d JOIN v_sel AS s ON s.date = d.date
+);
+"""
+_HOLD_PERIODIC = f"""
+CREATE OR REPLACE TEMP TABLE v_hold AS
+WITH held AS (
+    SELECT d.date, d.prev_date, d.next_date, d.reb_date, s.symbol, s.name, s.sector, s.vrank,
+        s.target, b.cap, b.close, b.adj_close, b.next_adj_close, b.next_rank
+    FROM v_days AS d JOIN v_sel AS s ON s.date = d.reb_date
+    LEFT JOIN (
+        SELECT date, symbol, cap, close, adj_close, next_adj_close, next_rank FROM bars
+        WHERE date BETWEEN (SELECT min(date) FROM v_days) AND $end
+    ) AS b ON b.date = d.date AND b.symbol = s.symbol
+),
+earning AS (
+    SELECT *, {_EARNING},
         last_value(close IGNORE NULLS) OVER w AS price,
         last_value(cap IGNORE NULLS) OVER w AS market_cap
     FROM held
     WINDOW w AS (PARTITION BY reb_date, symbol ORDER BY date
         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+valued AS (
+    SELECT *, target * coalesce(product(1.0 + ret) OVER (PARTITION BY reb_date, symbol
+            ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 1.0) AS value
+    FROM earning
 )
-SELECT *, target * coalesce(product(1.0 + ret) OVER (PARTITION BY reb_date, symbol
-        ORDER BY date ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 1.0) AS value
-FROM earning;
+SELECT *, value / sum(value) OVER (PARTITION BY date) AS weight FROM valued;
 """
 
 _LEVELS = """
@@ -156,8 +165,7 @@ ORDER BY d.date;
 
 INSERT INTO compositions
 SELECT $build_id, h.date, h.vrank, h.symbol, h.name, h.sector, h.market_cap, h.price,
-    h.value / sum(h.value) OVER (PARTITION BY h.date),
-    l.level * h.value / sum(h.value) OVER (PARTITION BY h.date), h.ret, h.carried
+    h.weight, l.level * h.weight, h.ret, h.carried
 FROM v_hold AS h
 JOIN levels AS l ON l.build_id = $build_id AND l.date = h.date
 ORDER BY h.date, h.vrank;
@@ -203,12 +211,14 @@ def build_variant(
     script = (
         _DAYS
         + _SELECT.format(
-            chosen=(_CHOSEN_SECTORS if filtered else _CHOSEN_ALL).format(weight_cap=WEIGHT_CAP),
+            chosen=(_CHOSEN_SECTORS if filtered else _CHOSEN_ALL).replace(
+                "{weight_cap}", WEIGHT_CAP
+            ),
             capped=_CAPPED_INPUTS if capped else "",
             target=_TARGET[params.weighting],
             source="capped" if capped else "chosen",
         )
-        + _HOLD.format(held=_HOLD_DAILY if params.rebalance == "daily" else _HOLD_PERIODIC)
+        + (_HOLD_DAILY if params.rebalance == "daily" else _HOLD_PERIODIC)
         + _LEVELS
         + _CHANGES.format(exit_rank=_EXIT_RANK[filtered])
     )

@@ -34,6 +34,8 @@ class DefinitionFields(BaseModel):
     def params(self, defaults: IndexParams) -> IndexParams:
         if self.size and self.index_size and self.size != self.index_size:
             raise InvalidRequest("size and index_size disagree (index_size is its older name)")
+        if self.sectors is not None and not self.sectors:
+            raise InvalidRequest("sectors names no sector (leave it out for every sector)")
         return definition_params(
             defaults,
             size=self.size or self.index_size,
