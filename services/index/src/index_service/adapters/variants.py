@@ -172,26 +172,38 @@ ORDER BY h.date, h.vrank;
 """
 
 # Changes: H(t) versus H(t-). An exit's rank is its rank at t among the definition's
-# eligible securities (NULL when it is not one of them then).
+# eligible securities (NULL when it is not one of them then): with a sectors filter, one
+# plus the number of eligible securities of those sectors ranked ahead of it that day.
 _EXIT_RANK = {
-    False: "x.next_rank",
-    True: """(SELECT CASE WHEN b.rank IS NULL OR NOT list_contains($sectors, b.sector) THEN NULL
-        ELSE 1 + (SELECT count(*) FROM bars AS o WHERE o.date = x.next_date
-            AND o.rank < b.rank AND list_contains($sectors, o.sector)) END
-        FROM bars AS b WHERE b.date = x.next_date AND b.symbol = x.symbol)""",
+    False: "SELECT date, symbol, next_rank AS rank FROM exits",
+    True: """
+    SELECT r.date, r.symbol,
+        CASE WHEN r.grank IS NULL OR NOT r.inside THEN NULL ELSE 1 + count(o.symbol) END
+            AS rank
+    FROM (
+        SELECT e.date, e.symbol, b.rank AS grank,
+            coalesce(list_contains($sectors, b.sector), false) AS inside
+        FROM exits AS e LEFT JOIN bars AS b ON b.date = e.date AND b.symbol = e.symbol
+    ) AS r
+    LEFT JOIN bars AS o ON o.date = r.date AND r.inside AND o.rank < r.grank
+        AND list_contains($sectors, o.sector)
+    GROUP BY r.date, r.symbol, r.grank, r.inside
+    """,
 }
 
 _CHANGES = """
 INSERT INTO changes
+WITH exits AS (
+    SELECT x.next_date AS date, x.symbol, x.next_rank FROM v_hold AS x
+    WHERE x.next_date >= $start AND x.next_date <= $end AND NOT EXISTS (
+        SELECT 1 FROM v_hold AS n WHERE n.date = x.next_date AND n.symbol = x.symbol)
+)
 SELECT $build_id, c.date, c.symbol, 'entered', c.vrank
 FROM v_hold AS c
 WHERE c.date >= $start AND c.prev_date IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM v_hold AS p WHERE p.date = c.prev_date AND p.symbol = c.symbol)
 UNION ALL
-SELECT $build_id, x.next_date, x.symbol, 'exited', {exit_rank}
-FROM v_hold AS x
-WHERE x.next_date >= $start AND x.next_date <= $end AND NOT EXISTS (
-    SELECT 1 FROM v_hold AS n WHERE n.date = x.next_date AND n.symbol = x.symbol);
+SELECT $build_id, date, symbol, 'exited', rank FROM ({exit_rank});
 
 DROP TABLE v_hold;
 DROP TABLE v_sel;
