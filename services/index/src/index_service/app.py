@@ -26,7 +26,7 @@ from index_service.adapters.store import CONSUMER_GROUP
 from index_service.api.deps import key_of, namespace_of
 from index_service.api.routes import router
 from index_service.bootstrap import Container, bootstrap
-from index_service.domain.model import InvalidRequest, NoData
+from index_service.domain.model import InvalidRequest, NoData, UnknownBuild
 from index_service.settings import IndexSettings
 
 
@@ -58,6 +58,10 @@ def create_app(
 
     @app.exception_handler(NoData)
     async def _no_data(_: Request, exc: NoData) -> ORJSONResponse:
+        return error_response(404, str(exc))
+
+    @app.exception_handler(UnknownBuild)
+    async def _unknown_build(_: Request, exc: UnknownBuild) -> ORJSONResponse:
         return error_response(404, str(exc))
 
     @app.exception_handler(InvalidRequest)

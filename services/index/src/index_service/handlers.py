@@ -45,10 +45,13 @@ async def build_index(command: BuildIndex, deps: IndexDeps) -> tuple[Build, bool
     return await _build_once(first, last, command.params, deps, on_demand=False)
 
 
-async def build_exact(first: date, last: date, deps: IndexDeps) -> Build:
+async def build_exact(
+    first: date, last: date, deps: IndexDeps, params: IndexParams | None = None
+) -> Build:
     """The build that answers reads of the sessions [first, last]: the stored build of exactly
-    those sessions (this data version, default parameters), or a new one made on demand."""
-    build, _ = await _build_once(first, last, deps.params, deps, on_demand=True)
+    those sessions (this data version, these parameters or the default ones), or a new one
+    made on demand."""
+    build, _ = await _build_once(first, last, params or deps.params, deps, on_demand=True)
     return build
 
 

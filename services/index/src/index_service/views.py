@@ -18,8 +18,11 @@ import orjson
 import pyarrow.parquet as pq
 
 from index_service.adapters import queries
-from index_service.domain.model import Build
+from index_service.api.definition import ReadDefinition
+from index_service.domain.model import Build, InvalidRequest, UnknownBuild
 from index_service.handlers import IndexDeps, build_exact
+
+DEFAULT = ReadDefinition()
 
 T = TypeVar("T")
 
@@ -32,11 +35,34 @@ def _dump(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document)
 
 
+async def _named_build(deps: IndexDeps, build_id: str) -> Build:
+    build = await asyncio.to_thread(deps.store.get_build, build_id)
+    if build is None:
+        raise UnknownBuild(build_id)
+    return build
+
+
 async def _range_build(
-    deps: IndexDeps, start: date | None, end: date | None
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition
 ) -> tuple[date, date, Build]:
-    first, last = await _read(deps, lambda cur: queries.resolve_range(cur, start, end))
-    return first, last, await build_exact(first, last, deps)
+    """A named build answers for its own sessions (or a part of them); a definition, for
+    the build of exactly the range's sessions."""
+    if definition.build_id is None:
+        first, last = await _read(deps, lambda cur: queries.resolve_range(cur, start, end))
+        return first, last, await build_exact(first, last, deps, definition.params(deps.params))
+    build = await _named_build(deps, definition.build_id)
+    low, high = start or build.start_date, end or build.end_date
+    first, last = await _read(deps, lambda cur: queries.resolve_range(cur, low, high))
+    if not build.covers(first, last):
+        raise InvalidRequest(
+            f"build {build.build_id} covers {build.start_date}..{build.end_date}, not the range"
+        )
+    return first, last, build
+
+
+def _definition(build: Build) -> dict[str, Any]:
+    """A variant's answers say which definition they are; today's index's stay as they were."""
+    return {"definition": build.params.definition()} if build.params.is_variant else {}
 
 
 def _head(build: Build, first: date, last: date) -> dict[str, Any]:
@@ -45,18 +71,26 @@ def _head(build: Build, first: date, last: date) -> dict[str, Any]:
         "data_version": build.data_version,
         "start_date": first.isoformat(),
         "end_date": last.isoformat(),
+        **_definition(build),
     }
 
 
-async def performance(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
-    first, last, build = await _range_build(deps, start, end)
+async def performance(
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition = DEFAULT
+) -> bytes:
+    first, last, build = await _range_build(deps, start, end, definition)
     rows = await _read(deps, lambda cur: queries.performance(cur, build.build_id, first, last))
     return _dump({**_head(build, first, last), "rows": rows})
 
 
-async def composition(deps: IndexDeps, day: date) -> bytes:
+async def composition(deps: IndexDeps, day: date, definition: ReadDefinition = DEFAULT) -> bytes:
     session = await _read(deps, lambda cur: queries.resolve_date(cur, day))
-    build = await build_of_all_data(deps)
+    if definition.build_id is None:
+        build = await build_of_all_data(deps, definition)
+    else:
+        build = await _named_build(deps, definition.build_id)
+        if not build.covers(session, session):
+            raise InvalidRequest(f"build {build.build_id} does not cover {session}")
 
     def work(cur: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], date | None]:
         return (
@@ -72,26 +106,31 @@ async def composition(deps: IndexDeps, day: date) -> bytes:
             "selection_date": session.isoformat(),
             "effective_date": effective.isoformat() if effective else None,
             "as_of": day.isoformat() if day != session else None,
+            **_definition(build),
             "constituents": constituents,
         }
     )
 
 
-async def build_of_all_data(deps: IndexDeps) -> Build:
+async def build_of_all_data(deps: IndexDeps, definition: ReadDefinition = DEFAULT) -> Build:
     """A date alone is answered from the build of every data session, so that its notional
     values sit on the same base as every other date's."""
     first, last = await _read(deps, lambda cur: queries.resolve_range(cur, None, None))
-    return await build_exact(first, last, deps)
+    return await build_exact(first, last, deps, definition.params(deps.params))
 
 
-async def changes(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
-    first, last, build = await _range_build(deps, start, end)
+async def changes(
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition = DEFAULT
+) -> bytes:
+    first, last, build = await _range_build(deps, start, end, definition)
     rows = await _read(deps, lambda cur: queries.changes(cur, build.build_id, first, last))
     return _dump({**_head(build, first, last), "changes": rows})
 
 
-async def compositions_parquet(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
-    first, last, build = await _range_build(deps, start, end)
+async def compositions_parquet(
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition = DEFAULT
+) -> bytes:
+    first, last, build = await _range_build(deps, start, end, definition)
     table = await _read(
         deps, lambda cur: queries.compositions_table(cur, build.build_id, first, last)
     )
@@ -100,8 +139,10 @@ async def compositions_parquet(deps: IndexDeps, start: date | None, end: date | 
     return sink.getvalue()
 
 
-async def turnover(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
-    first, last, build = await _range_build(deps, start, end)
+async def turnover(
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition = DEFAULT
+) -> bytes:
+    first, last, build = await _range_build(deps, start, end, definition)
     rows = await _read(deps, lambda cur: queries.turnover(cur, build.build_id, first, last))
     return _dump({**_head(build, first, last), "rows": rows})
 
@@ -121,8 +162,10 @@ async def near_misses(deps: IndexDeps, day: date, width: int) -> bytes:
     )
 
 
-async def data_quality(deps: IndexDeps, start: date | None, end: date | None) -> bytes:
-    first, last, build = await _range_build(deps, start, end)
+async def data_quality(
+    deps: IndexDeps, start: date | None, end: date | None, definition: ReadDefinition = DEFAULT
+) -> bytes:
+    first, last, build = await _range_build(deps, start, end, definition)
     size = build.params.index_size
 
     def work(cur: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from datetime import date
 import duckdb
 
 from index_service.adapters.sql import run_script, scalar
+from index_service.adapters.variants import build_variant
 from index_service.domain.model import Build, IndexParams, total_return
 
 _BUILD = """
@@ -118,7 +119,10 @@ class IndexEngine:
             "SELECT coalesce(max(date), $start) FROM days WHERE date < $start",
             {"start": start},
         )
-        run_script(cur, _BUILD, params)
+        if self.params.is_variant:
+            build_variant(cur, self.params, params)
+        else:
+            run_script(cur, _BUILD, params)
         rows = cur.execute(_SUMMARY, {"build_id": build_id}).fetchall()
         sessions, first_day, last_day, first_level, last_level, change_days = rows[0]
         return Build(

@@ -79,6 +79,12 @@ CREATE TABLE IF NOT EXISTS builds (
     created_at TIMESTAMPTZ NOT NULL
 );
 
+-- Builds made before variants were defined are today's index: daily, equal, every sector.
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS rebalance VARCHAR DEFAULT 'daily';
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS weighting VARCHAR DEFAULT 'equal';
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS weight_cap DOUBLE;
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS sectors VARCHAR[] DEFAULT [];
+
 -- Level at each close of a build; daily_return is r_t (0 on the build's first session).
 CREATE TABLE IF NOT EXISTS levels (
     build_id VARCHAR NOT NULL,

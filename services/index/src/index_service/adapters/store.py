@@ -153,6 +153,8 @@ class DuckStore:
         sql = (
             "SELECT * FROM builds WHERE data_version = $v AND index_size = $n"
             " AND base_level = $b AND start_date = $first AND end_date = $last"
+            " AND rebalance = $r AND weighting = $w AND weight_cap IS NOT DISTINCT FROM $c"
+            " AND sectors = $s::VARCHAR[]"
             " ORDER BY generation DESC, created_at DESC LIMIT 1"
         )
         args = {
@@ -161,15 +163,18 @@ class DuckStore:
             "b": params.base_level,
             "first": first,
             "last": last,
+            "r": params.rebalance,
+            "w": params.weighting,
+            "c": params.cap,
+            "s": list(params.sectors),
         }
+        return self.read(lambda cur: _one_build(cur, sql, args))
 
-        def work(cur: duckdb.DuckDBPyConnection) -> Build | None:
-            result = cur.execute(sql, args)
-            names = [column[0] for column in result.description or []]
-            rows = result.fetchall()
-            return _build_of(dict(zip(names, rows[0], strict=True))) if rows else None
-
-        return self.read(work)
+    def get_build(self, build_id: str) -> Build | None:
+        """The build of the current data version with this id (older ones are pruned)."""
+        sql = "SELECT * FROM builds WHERE build_id = $id AND data_version = $v"
+        args = {"id": build_id, "v": self.versions.data}
+        return self.read(lambda cur: _one_build(cur, sql, args))
 
     def create_build(
         self,
@@ -196,8 +201,11 @@ class DuckStore:
             if invalidate:
                 cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
             cur.execute(
-                "INSERT INTO builds VALUES ($1, (SELECT value FROM meta WHERE key = 'generation'),"
-                " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "INSERT INTO builds (build_id, generation, start_date, end_date, index_size,"
+                " base_level, data_version, sessions, first_level, last_level, total_return,"
+                " change_days, elapsed_ms, created_at, rebalance, weighting, weight_cap, sectors)"
+                " VALUES ($1, (SELECT value FROM meta WHERE key = 'generation'),"
+                " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                 [
                     build.build_id,
                     build.start_date,
@@ -212,6 +220,10 @@ class DuckStore:
                     build.change_days,
                     build.elapsed_ms,
                     clock_now,
+                    params.rebalance,
+                    params.weighting,
+                    params.cap,
+                    list(params.sectors),
                 ],
             )
             event = make_event(
@@ -259,6 +271,25 @@ def _with_elapsed(build: Build, elapsed_ms: float) -> Build:
     return replace(build, elapsed_ms=round(elapsed_ms, 3))
 
 
+def _one_build(cur: duckdb.DuckDBPyConnection, sql: str, args: dict[str, Any]) -> Build | None:
+    result = cur.execute(sql, args)
+    names = [column[0] for column in result.description or []]
+    rows = result.fetchall()
+    return _build_of(dict(zip(names, rows[0], strict=True))) if rows else None
+
+
+def _params_of(row: dict[str, Any]) -> IndexParams:
+    cap = row["weight_cap"]
+    return IndexParams(
+        int(row["index_size"]),
+        float(row["base_level"]),
+        rebalance=str(row["rebalance"]),
+        weighting=str(row["weighting"]),
+        cap=None if cap is None else float(cap),
+        sectors=tuple(row["sectors"] or ()),
+    )
+
+
 def _build_of(row: dict[str, Any]) -> Build:
     return Build(
         build_id=str(row["build_id"]),
@@ -270,6 +301,6 @@ def _build_of(row: dict[str, Any]) -> Build:
         total_return=float(row["total_return"]),
         change_days=int(row["change_days"]),
         data_version=int(row["data_version"]),
-        params=IndexParams(int(row["index_size"]), float(row["base_level"])),
+        params=_params_of(row),
         elapsed_ms=float(row["elapsed_ms"]),
     )

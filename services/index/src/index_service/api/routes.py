@@ -11,19 +11,19 @@ from importlib.resources import files
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 from shared.days import IsoDay
 from shared.errors import ORJSONResponse, documented
 from shared.identity import service_caller
-from shared.money import RealIn, WholeIn
+from shared.money import WholeIn
 
 from index_service import views
 from index_service.adapters import queries
+from index_service.api.definition import DefinitionFields, ReadDefinition, read_definition
 from index_service.api.deps import ContainerDep, key_of, namespace_of, serve_cached
 from index_service.benchmark_views import parse_benchmarks, with_benchmarks
 from index_service.bootstrap import Container
 from index_service.domain.commands import BuildIndex
-from index_service.domain.model import DateRange, IndexParams
+from index_service.domain.model import DateRange
 from index_service.handlers import build_index
 
 logger = logging.getLogger("index.api")
@@ -37,12 +37,9 @@ BENCHMARKS = (
 )
 
 
-class BuildIndexRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BuildIndexRequest(DefinitionFields):
     start_date: IsoDay
     end_date: IsoDay | None = None
-    index_size: Annotated[int, WholeIn(ge=1, le=5000)] | None = None
-    base_level: Annotated[float, RealIn(gt=0, le=1e9)] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +57,7 @@ async def range_query(start_date: OptionalDay = None, end_date: OptionalDay = No
 
 
 Range = Annotated[RangeQuery, Depends(range_query)]
+Definition = Annotated[ReadDefinition, Depends(read_definition)]
 
 
 @router.post("/build-index", responses=documented(404))
@@ -67,9 +65,7 @@ async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> 
     """Build the index over the sessions of [start_date, end_date] (or reuse the stored one)."""
     started = time.perf_counter()
     defaults = container.deps.params
-    params = IndexParams(
-        body.index_size or defaults.index_size, body.base_level or defaults.base_level
-    )
+    params = body.params(defaults)
     build, reused = await build_index(
         BuildIndex(body.start_date, body.end_date, params), container.deps
     )
@@ -92,6 +88,7 @@ async def post_build_index(body: BuildIndexRequest, container: ContainerDep) -> 
             "data_version": build.data_version,
             "index_size": build.params.index_size,
             "base_level": build.params.base_level,
+            **({"definition": params.definition()} if params.is_variant else {}),
             "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
             "reused": reused,
             "providers": providers,
@@ -128,10 +125,11 @@ async def get_index_performance(
     request: Request,
     container: ContainerDep,
     dates: Range,
+    definition: Definition,
     benchmarks: Annotated[str | None, Query(max_length=200, description=BENCHMARKS)] = None,
 ) -> Response:
     """Level, daily return and cumulative return (from start_date) at each session."""
-    compute = lambda: views.performance(container.deps, dates.start, dates.end)  # noqa: E731
+    compute = lambda: views.performance(container.deps, dates.start, dates.end, definition)  # noqa: E731
     if benchmarks is None:
         return await serve_cached(request, container, compute)
     symbols = parse_benchmarks(benchmarks)
@@ -148,18 +146,24 @@ def without_benchmarks(request: Request) -> list[tuple[str, str]]:
 
 
 @router.get("/index-composition", responses=documented(404))
-async def get_index_composition(request: Request, container: ContainerDep, date: Day) -> Response:
-    """S_t: the basket chosen at the close of `date`, which earns the next session's return."""
-    return await serve_cached(request, container, lambda: views.composition(container.deps, date))
+async def get_index_composition(
+    request: Request, container: ContainerDep, date: Day, definition: Definition
+) -> Response:
+    """S_t: the basket held at the close of `date`, which earns the next session's return."""
+    return await serve_cached(
+        request, container, lambda: views.composition(container.deps, date, definition)
+    )
 
 
 @router.get("/composition-changes", responses=documented(404))
 async def get_composition_changes(
-    request: Request, container: ContainerDep, dates: Range
+    request: Request, container: ContainerDep, dates: Range, definition: Definition
 ) -> Response:
     """The tickers that entered and exited S_t (versus the previous session) on each day."""
     return await serve_cached(
-        request, container, lambda: views.changes(container.deps, dates.start, dates.end)
+        request,
+        container,
+        lambda: views.changes(container.deps, dates.start, dates.end, definition),
     )
 
 
@@ -169,21 +173,25 @@ async def get_composition_changes(
     dependencies=[Depends(service_caller)],  # a platform service's signed identity only
 )
 async def get_compositions_parquet(
-    request: Request, container: ContainerDep, dates: Range
+    request: Request, container: ContainerDep, dates: Range, definition: Definition
 ) -> Response:
     return await serve_cached(
         request,
         container,
-        lambda: views.compositions_parquet(container.deps, dates.start, dates.end),
+        lambda: views.compositions_parquet(container.deps, dates.start, dates.end, definition),
         media_type=PARQUET,
     )
 
 
 @router.get("/index-turnover", responses=documented(404))
-async def get_index_turnover(request: Request, container: ContainerDep, dates: Range) -> Response:
+async def get_index_turnover(
+    request: Request, container: ContainerDep, dates: Range, definition: Definition
+) -> Response:
     """One-way turnover at each close (0.5 x sum |target - drifted weight|) and entries."""
     return await serve_cached(
-        request, container, lambda: views.turnover(container.deps, dates.start, dates.end)
+        request,
+        container,
+        lambda: views.turnover(container.deps, dates.start, dates.end, definition),
     )
 
 
@@ -202,10 +210,14 @@ async def get_index_near_misses(
 
 
 @router.get("/data-quality", responses=documented(404))
-async def get_data_quality(request: Request, container: ContainerDep, dates: Range) -> Response:
+async def get_data_quality(
+    request: Request, container: ContainerDep, dates: Range, definition: Definition
+) -> Response:
     """Carried prices, days with fewer than N eligible securities, sessions without data."""
     return await serve_cached(
-        request, container, lambda: views.data_quality(container.deps, dates.start, dates.end)
+        request,
+        container,
+        lambda: views.data_quality(container.deps, dates.start, dates.end, definition),
     )
 
 
