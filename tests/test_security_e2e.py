@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from shared.testing.waiting import wait_until
 from websockets.sync.client import ClientConnection, connect
 
 from tests.stack import Stack
@@ -136,15 +137,6 @@ class Owned:
     missing: list[str]
 
 
-def wait_for(check: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    return None
-
-
 @pytest.fixture(scope="module")
 def owned(stack: Stack, document: dict[str, Any], symbol: str) -> Owned:
     """Alice's real objects: an order, a risk rule and the alert it raises, a webhook, a private
@@ -169,7 +161,7 @@ def owned(stack: Stack, document: dict[str, Any], symbol: str) -> Owned:
         )
         assert watchlist.status_code == 200, watchlist.text
         ids["watchlist_id"] = watchlist.json()["id"]
-        alerts = wait_for(lambda: call(alice, "GET", "/alerts").json())
+        alerts = wait_until(lambda: call(alice, "GET", "/alerts").json())
         if alerts:
             ids["alert_id"] = alerts[0]["id"]
         else:
@@ -264,7 +256,7 @@ def test_every_private_operation_answers_401_without_a_key_with_a_malformed_one_
     revoked = users.key("alice", "read,trade")
     users.revoke(revoked)
     with stack.client() as client:
-        assert wait_for(
+        assert wait_until(
             lambda: (
                 call(client, "GET", "/v2/account", headers=headers_of(revoked)).status_code == 401
             )

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TypeVar
@@ -27,6 +26,7 @@ from alpaca.trading.requests import (
 from shared.identity import IDENTITY_HEADER
 from shared.settings import ServiceSettings
 from shared.testing.identity import signer_of
+from shared.testing.waiting import wait_until
 
 from tests.stack import ROOT, Stack
 
@@ -35,13 +35,7 @@ T = TypeVar("T")
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(check, what=what, within=timeout, interval=0.5)
 
 
 def trading_client(stack: Stack, user: str) -> TradingClient:

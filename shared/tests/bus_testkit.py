@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -120,21 +120,6 @@ def fast_config(consumer: str = "c1", **overrides: object) -> ConsumerConfig:
 
 def counting_handler(engine: Engine) -> BatchHandler:
     return idempotent_sql_handler(engine, "g", count_effect)
-
-
-async def wait_for(
-    condition: Callable[[], object], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class RunningConsumer:

@@ -17,12 +17,12 @@ from bus_testkit import (
     pending_count,
     tick,
     ticks,
-    wait_for,
 )
 from redis.asyncio import Redis
 from shared.bus import publish_now
 from shared.bus.dlq import list_dead_letters
 from shared.events import encode
+from shared.testing.waiting import wait_until_async
 
 
 async def test_an_event_delivered_twice_has_its_effect_once(
@@ -34,9 +34,9 @@ async def test_an_event_delivered_twice_has_its_effect_once(
     await publish_now(redis_client, STREAM, [twice, *others, twice])  # twice in one batch
 
     async with RunningConsumer(redis_client, fast_config(), counting_handler(engine)):
-        await wait_for(lambda: applied(engine).processed == 6, what="first delivery")
+        await wait_until_async(lambda: applied(engine).processed == 6, what="first delivery")
         await publish_now(redis_client, STREAM, [twice])  # and again in a later batch
-        await wait_for(lambda: _drained(redis_client), what="the stream to drain")
+        await wait_until_async(lambda: _drained(redis_client), what="the stream to drain")
 
     result = applied(engine)
     assert result.rows == 6
@@ -58,13 +58,13 @@ async def test_a_poison_event_is_dead_lettered_with_its_error_and_later_events_k
     await publish_now(redis_client, STREAM, [*before, poison, *after])
 
     async with RunningConsumer(redis_client, fast_config(), counting_handler(engine)) as running:
-        await wait_for(
+        await wait_until_async(
             lambda: redis_client.xlen(f"{STREAM}.dlq"), what="the poison in the dead letters"
         )
         later = ticks(5, start=10)
         await publish_now(redis_client, STREAM, later)
-        await wait_for(lambda: applied(engine).processed == 15, what="later events")
-        await wait_for(lambda: _drained(redis_client), what="the stream to drain")
+        await wait_until_async(lambda: applied(engine).processed == 15, what="later events")
+        await wait_until_async(lambda: _drained(redis_client), what="the stream to drain")
         assert running.alive
 
     [letter] = await list_dead_letters(redis_client, STREAM)
@@ -98,8 +98,8 @@ async def test_malformed_entries_are_dead_lettered_with_a_reason_and_the_worker_
     await redis_client.xadd(STREAM, {"data": good})
 
     async with RunningConsumer(redis_client, fast_config(), counting_handler(engine)) as running:
-        await wait_for(lambda: applied(engine).processed == 1, what="the good event")
-        await wait_for(lambda: _drained(redis_client), what="the stream to drain")
+        await wait_until_async(lambda: applied(engine).processed == 1, what="the good event")
+        await wait_until_async(lambda: _drained(redis_client), what="the stream to drain")
         assert running.alive
 
     letters = await list_dead_letters(redis_client, STREAM)
@@ -121,8 +121,10 @@ async def test_entries_pending_on_a_dead_consumer_are_claimed_by_another_and_app
 
     config = fast_config("b", claim_idle_ms=200)
     async with RunningConsumer(redis_client, config, counting_handler(engine)):
-        await wait_for(lambda: applied(engine).processed == len(events), what="claimed events")
-        await wait_for(lambda: _no_pending(redis_client), what="acks")
+        await wait_until_async(
+            lambda: applied(engine).processed == len(events), what="claimed events"
+        )
+        await wait_until_async(lambda: _no_pending(redis_client), what="acks")
 
     result = applied(engine)
     assert result.rows == len(events)
@@ -152,7 +154,7 @@ async def test_a_handler_that_raises_for_the_whole_batch_is_retried_and_never_de
     events = ticks(10)
     await publish_now(redis_client, STREAM, events)
     async with RunningConsumer(redis_client, fast_config(), flaky):
-        await wait_for(lambda: applied(engine).processed == 10, what="recovery")
+        await wait_until_async(lambda: applied(engine).processed == 10, what="recovery")
 
     assert await redis_client.xlen(f"{STREAM}.dlq") == 0
     assert applied(engine).counters == expected_counters(events)
@@ -169,8 +171,8 @@ async def test_pending_entries_trimmed_from_the_stream_are_acknowledged_not_dead
     await redis_client.xdel(STREAM, *ids[:2])  # as MAXLEN trimming does to old entries
 
     async with RunningConsumer(redis_client, fast_config("c1"), counting_handler(engine)):
-        await wait_for(lambda: applied(engine).processed == 4, what="surviving entries")
-        await wait_for(lambda: _no_pending(redis_client), what="acks")
+        await wait_until_async(lambda: applied(engine).processed == 4, what="surviving entries")
+        await wait_until_async(lambda: _no_pending(redis_client), what="acks")
 
     assert await redis_client.exists(f"{STREAM}.dlq") == 0
     assert applied(engine).counters == expected_counters(events[2:])

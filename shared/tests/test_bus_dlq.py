@@ -15,12 +15,12 @@ from bus_testkit import (
     open_db,
     tick,
     ticks,
-    wait_for,
 )
 from redis.asyncio import Redis
 from shared.bus import idempotent_sql_handler, list_dead_letters, publish_now, replay_dead_letters
 from shared.bus.dlq import count_dead_letters, drop_dead_letters
 from shared.events import Envelope, encode
+from shared.testing.waiting import wait_until_async
 from sqlmodel import Session
 
 
@@ -41,14 +41,14 @@ async def test_dead_letters_are_listed_and_replayed_onto_their_stream_once_the_b
     handler = idempotent_sql_handler(engine, "g", effect)
 
     async with RunningConsumer(redis_client, fast_config(), handler):
-        await wait_for(lambda: _dead(redis_client, 2), what="two dead letters")
+        await wait_until_async(lambda: _dead(redis_client, 2), what="two dead letters")
         junk, dead_poison = await list_dead_letters(redis_client, STREAM)  # oldest first
         assert junk.error.startswith("malformed: no 'data' field")
         assert dead_poison.data == encode(poison)
 
         fixed = True
         assert await replay_dead_letters(redis_client, STREAM) == 1  # the junk cannot replay
-        await wait_for(lambda: applied(engine).processed == 4, what="the replayed event")
+        await wait_until_async(lambda: applied(engine).processed == 4, what="the replayed event")
 
     assert applied(engine).counters["CURED"] == 1
     remaining = await list_dead_letters(redis_client, STREAM)

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from bus_testkit import POISON, STREAM, RunningConsumer, fast_config, tick, ticks, wait_for
+from bus_testkit import POISON, STREAM, RunningConsumer, fast_config, tick, ticks
 from redis.asyncio import Redis
 from shared.bus import (
     DuckDBOutboxStore,
@@ -21,6 +21,7 @@ from shared.bus import (
 )
 from shared.bus.dlq import list_dead_letters
 from shared.events import Envelope, decode
+from shared.testing.waiting import wait_until_async
 
 
 @pytest.fixture
@@ -76,8 +77,8 @@ async def test_the_duckdb_handler_applies_each_event_once_and_fails_only_the_poi
     handler = duckdb_idempotent_handler(duck, "g", record, lock=threading.Lock())
 
     async with RunningConsumer(redis_client, fast_config(), handler):
-        await wait_for(lambda: redis_client.xlen(f"{STREAM}.dlq"), what="the poison")
-        await wait_for(
+        await wait_until_async(lambda: redis_client.xlen(f"{STREAM}.dlq"), what="the poison")
+        await wait_until_async(
             lambda: duck.execute("SELECT count(*) FROM processed_events").fetchone()[0] == 30,
             what="every event",
         )

@@ -17,13 +17,13 @@ from bus_testkit import (
     open_db,
     pending_count,
     ticks,
-    wait_for,
 )
 from redis.asyncio import Redis
 from shared.bus import OutboxRelay, SqlOutboxStore, add_to_outbox
 from shared.bus.outbox import PendingEvent
 from shared.bus.tables import outbox
 from shared.events import Envelope
+from shared.testing.waiting import wait_until_async
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -84,8 +84,10 @@ async def test_a_relay_killed_between_xadd_and_mark_sent_yields_one_downstream_e
     assert await redis_client.xlen(STREAM) == 2 * len(events)
     assert unsent(producer) == 0
     async with RunningConsumer(redis_client, fast_config(), counting_handler(consumer_db)):
-        await wait_for(lambda: applied(consumer_db).processed == len(events), what="effects")
-        await wait_for(lambda: _all_acked(redis_client, 2 * len(events)), what="acks")
+        await wait_until_async(
+            lambda: applied(consumer_db).processed == len(events), what="effects"
+        )
+        await wait_until_async(lambda: _all_acked(redis_client, 2 * len(events)), what="acks")
     result = applied(consumer_db)
     assert result.rows == len(events)
     assert result.counters == expected_counters(events)
@@ -106,7 +108,7 @@ async def test_a_running_relay_survives_a_failing_outbox_and_publishes_everythin
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
 
-    await wait_for(lambda: unsent(producer) == 0, what="the relay to recover")
+    await wait_until_async(lambda: unsent(producer) == 0, what="the relay to recover")
     stop.set()
     await asyncio.wait_for(task, 5)
     assert await redis_client.xlen(STREAM) == 3 * 30  # twice republished, once marked
@@ -126,17 +128,19 @@ async def test_a_running_consumer_survives_flushall_and_the_outbox_republishes(
     ) as running:
         commit_events(producer, first)
         await relay.drain()
-        await wait_for(lambda: applied(consumer_db).processed == 8, what="first events")
+        await wait_until_async(lambda: applied(consumer_db).processed == 8, what="first events")
         await asyncio.sleep(0.1)  # let the consumer block in XREADGROUP on the stream
 
         await redis_client.flushall()
         commit_events(producer, second)
         await relay.drain()
-        await wait_for(lambda: applied(consumer_db).processed == 13, what="events after flush")
+        await wait_until_async(
+            lambda: applied(consumer_db).processed == 13, what="events after flush"
+        )
 
         assert store.republish_since(started) == 13
         assert await relay.drain() == 13
-        await wait_for(lambda: _all_acked(redis_client, 5 + 13), what="republished acks")
+        await wait_until_async(lambda: _all_acked(redis_client, 5 + 13), what="republished acks")
         assert running.alive
 
     assert await pending_count(redis_client) == 0

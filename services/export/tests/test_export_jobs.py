@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 from shared.clock import FixedClock
 from shared.events import ExportCompleted, Streams, decode
+from shared.testing.waiting import wait_until, wait_until_async
 
 MONTH = {"start_date": "2025-06-01", "end_date": "2025-07-02"}
 
@@ -27,23 +26,16 @@ def job_settings(settings: ExportSettings, **changes: Any) -> ExportSettings:
 
 
 def poll_until_finished(client: TestClient, status_url: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def finished() -> dict[str, Any] | None:
         job: dict[str, Any] = client.get(status_url).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"export did not finish: {job}")
+        return job if job["status"] in ("done", "failed") else None
+
+    return wait_until(finished, what="the export to finish", within=timeout, interval=0.1)
 
 
-async def read_events(redis: Redis, stream: str, timeout: float = 10) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        entries = await redis.xrange(stream)
-        if entries:
-            return [decode(fields[b"data"]) for _, fields in entries]
-        await asyncio.sleep(0.05)
-    return []
+async def read_events(redis: Redis, stream: str) -> list[Any]:
+    entries = await wait_until_async(lambda: redis.xrange(stream), what=f"events on {stream}")
+    return [decode(fields[b"data"]) for _, fields in entries]
 
 
 async def test_a_large_range_is_a_job_whose_file_is_served_when_done_and_announced(

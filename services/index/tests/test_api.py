@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from index_service.bootstrap import Container
 from index_service.settings import IndexSettings
 from shared.events import Streams, decode
 from shared.testing.processes import free_port
+from shared.testing.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +62,10 @@ def test_build_index_answers_the_summary_and_reuses_the_same_range(client: TestC
 def test_a_build_warms_the_cache_for_its_range(client: TestClient) -> None:
     body = {"start_date": "2025-06-03", "end_date": "2025-06-27"}
     assert client.post("/build-index", json=body).status_code == 200
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(
-        task.get_name() == "warm-cache" for task in container(client).tasks
-    ):
-        time.sleep(0.02)
+    wait_until(
+        lambda: not any(task.get_name() == "warm-cache" for task in container(client).tasks),
+        what="the cache warm-up",
+    )
     assert client.get("/composition-changes", params=body).headers["X-Cache"] == "hit"
     assert client.get("/index-performance", params=body).headers["X-Cache"] == "hit"
 
@@ -350,12 +349,7 @@ def test_a_build_publishes_index_built_through_the_outbox(
 ) -> None:
     built = client.post("/build-index", json={"start_date": "2025-06-02"}).json()
     reader = sync_redis.Redis.from_url(redis_url)
-    deadline = time.monotonic() + 5
-    entries: list[object] = []
-    while time.monotonic() < deadline and not entries:
-        entries = reader.xrange(Streams.INDEX)
-        time.sleep(0.05)
-    assert entries, "IndexBuilt never reached the stream"
+    entries = wait_until(lambda: reader.xrange(Streams.INDEX), what="IndexBuilt on the stream")
     event = decode(entries[-1][1][b"data"])  # type: ignore[index]
     assert event.type == "IndexBuilt"
     assert event.payload["build_id"] == built["build_id"]

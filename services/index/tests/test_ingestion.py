@@ -23,6 +23,7 @@ from index_service.app import create_app
 from index_service.bootstrap import Container
 from index_service.settings import IndexSettings
 from shared.events import BarsIngested, Streams, encode, make_event
+from shared.testing.waiting import wait_until
 
 CONTRACT = pa.schema(
     [
@@ -118,15 +119,6 @@ def bars_ingested(start: date, end: date) -> bytes:
     return encode(make_event(payload, producer="market-data", ts_event=datetime.now(UTC)))
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def test_a_bars_ingested_event_loads_its_range_once_and_moves_the_data_version(
     var_dir: Path, redis_url: str, sp500: pd.DataFrame
 ) -> None:
@@ -140,11 +132,11 @@ def test_a_bars_ingested_event_loads_its_range_once_and_moves_the_data_version(
         holder: Container = client.app.state.container  # type: ignore[attr-defined]
         store = holder.store
         # The first start finds an empty copy and catches up with everything market-data has.
-        wait_for(lambda: store.versions.data >= 1)
+        wait_until(lambda: store.versions.data >= 1)
         caught_up = store.versions.data
         redis.xadd(Streams.BARS, {"data": first_week})
         redis.xadd(Streams.BARS, {"data": first_week})  # a redelivery of the same event
-        wait_for(
+        wait_until(
             lambda: (
                 redis.xpending(Streams.BARS, "index")["pending"] == 0
                 and store.versions.data > caught_up
@@ -193,7 +185,7 @@ def test_a_market_data_outage_is_retried_and_never_dead_letters_the_event(
     app = create_app(settings, market_data_transport=httpx.MockTransport(flaky))
     with TestClient(app) as client:
         store = client.app.state.container.store  # type: ignore[attr-defined]
-        wait_for(
+        wait_until(
             lambda: (
                 store.read(
                     lambda cur: cur.execute(

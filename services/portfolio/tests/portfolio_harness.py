@@ -20,6 +20,7 @@ from portfolio.settings import PortfolioSettings
 from portfolio.worker import run_worker
 from shared.events import AccountOpened, EventPayload, OrderFilled, PriceTick, encode, make_event
 from shared.testing.processes import free_port
+from shared.testing.waiting import wait_until
 
 # The ``settings_for`` fixture: ``settings_for(**overrides)`` on the test's database.
 SettingsFor = Callable[..., PortfolioSettings]
@@ -156,14 +157,4 @@ class ServerThread:
 
 def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll until ``check`` returns a truthy value (the worker is asynchronous)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except AssertionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met in {timeout}s (last: {last!r})")
+    return wait_until(check, within=timeout, retry_assertions=True)

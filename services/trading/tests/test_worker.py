@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +18,7 @@ from redis.asyncio import Redis
 from shared.bus import publish_now
 from shared.clock import FixedClock
 from shared.events import AccountOpened, Envelope, PriceTick, Streams, decode, make_event
+from shared.testing.waiting import wait_until_async
 from sqlalchemy import func, select
 from trading.adapters.tables import fills
 from trading.worker import run_worker
@@ -33,15 +33,6 @@ async def stream_events(redis: Redis, stream: str) -> list[Envelope]:
     return [decode(fields[b"data"]) for _, fields in await redis.xrange(stream)]
 
 
-async def wait_until(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
     var_dir: Path, redis_url: str, redis_client: Redis
 ) -> None:
@@ -54,7 +45,7 @@ async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
         redis_client, Streams.ACCOUNTS, [make_event(opened, producer="gateway", ts_event=T0)]
     )
     with harness(var_dir, redis_url, {"AAPL": Decimal("100")}) as h:
-        await wait_until(lambda: asyncio.to_thread(lambda: _has_account(h)))
+        await wait_until_async(lambda: asyncio.to_thread(lambda: _has_account(h)))
         order = await asyncio.to_thread(
             h.submit,
             symbol="AAPL",
@@ -73,7 +64,7 @@ async def test_worker_opens_accounts_fills_on_ticks_and_publishes_order_events(
                 e.type == "OrderFilled" for e in await stream_events(redis_client, Streams.ORDERS)
             )
 
-        await wait_until(filled)
+        await wait_until_async(filled)
         assert h.order(order.id).filled_avg_price == Decimal("98")
     stop.set()
     await worker
@@ -105,7 +96,7 @@ async def test_a_closed_market_order_fills_at_the_open_and_a_day_order_expires_a
             Streams.ACCOUNTS,
             [make_event(opened, producer="gateway", ts_event=SUNDAY)],
         )
-        await wait_until(lambda: asyncio.to_thread(lambda: _has_account(h)))
+        await wait_until_async(lambda: asyncio.to_thread(lambda: _has_account(h)))
         market = await asyncio.to_thread(
             h.submit, symbol="AAPL", qty=2, side="buy", type="market", time_in_force="day"
         )
@@ -135,19 +126,19 @@ async def test_a_closed_market_order_fills_at_the_open_and_a_day_order_expires_a
         async def has(order_id: str, kind: str) -> bool:
             return any(t == kind for t, _ in await types_of(order_id))
 
-        await wait_until(lambda: has(market.id, "OrderFilled"))
+        await wait_until_async(lambda: has(market.id, "OrderFilled"))
         assert h.order(market.id).filled_avg_price == Decimal("102")
         assert await types_of(market.id) == [
             ("OrderAccepted", "accepted"),
             ("OrderAccepted", "new"),
             ("OrderFilled", "filled"),
         ]
-        await wait_until(lambda: asyncio.to_thread(lambda: h.order(day.id).status == "new"))
+        await wait_until_async(lambda: asyncio.to_thread(lambda: h.order(day.id).status == "new"))
         h.clock.set(MONDAY_CLOSE - timedelta(seconds=1))
         await asyncio.sleep(0.5)
         assert h.order(day.id).status == "new"
         h.clock.set(MONDAY_CLOSE)
-        await wait_until(lambda: has(day.id, "OrderExpired"))
+        await wait_until_async(lambda: has(day.id, "OrderExpired"))
         assert h.order(day.id).expired_at == MONDAY_CLOSE
         stop.set()
         await worker
@@ -203,12 +194,14 @@ async def test_worker_killed_mid_stream_and_restarted_loses_no_fill_and_applies_
         worker = start_worker(var_dir, redis_url, tmp_path / "worker.log")
         try:
             await publish_now(redis_client, Streams.TICKS, ticks[:1000])
-            await wait_until(lambda: asyncio.to_thread(lambda: fill_count() >= 40), timeout=60)
+            await wait_until_async(lambda: asyncio.to_thread(lambda: fill_count() >= 40), within=60)
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(10)
             await publish_now(redis_client, Streams.TICKS, ticks[1000:])
             worker = start_worker(var_dir, redis_url, tmp_path / "worker.log")
-            await wait_until(lambda: asyncio.to_thread(lambda: fill_count() >= 200), timeout=90)
+            await wait_until_async(
+                lambda: asyncio.to_thread(lambda: fill_count() >= 200), within=90
+            )
             await asyncio.sleep(1.0)  # any double application would show up by now
         finally:
             worker.send_signal(signal.SIGTERM)

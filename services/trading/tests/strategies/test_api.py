@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from shared.testing.identity import fixed_test_signer, signed_headers
+from shared.testing.waiting import wait_until
 from shared.web import create_service_app
 from trading.strategies.api import router
 from trading.strategies.services import StrategyServices
@@ -192,11 +192,12 @@ def test_a_long_backtest_is_a_job_polled_until_done(
     started = client.post(f"{base}/backtest", json=body, headers=ALICE)
     assert started.status_code == 202
     job_url = f"{base}/backtests/{started.json()['job_id']}"
-    deadline = time.monotonic() + 10
-    job = started.json()
-    while job["status"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-        job = client.get(job_url, headers=ALICE).json()
+
+    def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = client.get(job_url, headers=ALICE).json()
+        return None if job["status"] == "running" else job
+
+    job = wait_until(finished, what="the backtest to finish")
     assert (job["status"], job["progress"]) == ("succeeded", 1.0)
     assert client.get(job_url, headers=BOB).status_code == 404
 
