@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +24,7 @@ from gateway.app import create_app
 from gateway.bootstrap import open_database
 from gateway.domain.keys import Scope
 from gateway.settings import GatewaySettings
+from redis.asyncio import Redis
 from shared.clock import SystemClock
 from shared.errors import ApiError
 from shared.identity import (
@@ -37,6 +39,9 @@ from shared.settings import ServiceName, ServiceSettings
 from shared.testing.processes import free_port, wait_for_port
 from shared.web import create_service_app
 from sqlalchemy.engine import Engine
+
+# importlib mode adds no test folder to sys.path; ws_testkit lives beside this file.
+sys.path.insert(0, str(Path(__file__).parent))
 
 # --- stand-in services -------------------------------------------------------------
 
@@ -339,3 +344,11 @@ def standin_private_routes() -> list[tuple[str, str, str]]:
             routes += [(service, "GET", path), (service, "POST", path)]
             routes += [(service, m, f"{path}/x") for m in ("GET", "PATCH", "DELETE")]
     return routes
+
+
+@pytest.fixture
+async def redis(stack: Stack) -> AsyncIterator[Redis]:
+    """A client of the test stack's Redis (the WebSocket tests publish ticks with it)."""
+    client = Redis.from_url(stack.settings.redis_url)
+    yield client
+    await client.aclose()

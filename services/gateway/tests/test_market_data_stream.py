@@ -8,9 +8,7 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -18,42 +16,20 @@ import orjson
 import pytest
 import websockets
 from redis.asyncio import Redis
-from shared.bus import publish_now
-from shared.events import PriceTick, Streams, make_event
+from ws_testkit import SortingClient, publish_ticks
 
 if TYPE_CHECKING:
     from conftest import Stack
 
 
-@pytest.fixture
-async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.settings.redis_url)
-    yield client
-    await client.aclose()
-
-
-async def publish_ticks(
-    redis: Redis, prices: dict[str, str], at: datetime | None = None, size: str = "100"
-) -> None:
-    events = [
-        make_event(
-            PriceTick(symbol=s, price=Decimal(p), size=Decimal(size)),
-            producer="test",
-            ts_event=at or datetime.now(UTC),
-        )
-        for s, p in prices.items()
-    ]
-    await publish_now(redis, Streams.TICKS, events)
-
-
-class DataClient:
+class DataClient(SortingClient):
     """A market-data stream client: every frame is a list; control messages kept apart."""
 
+    default_wait = 5.0
+
     def __init__(self, connection: websockets.ClientConnection, binary: bool) -> None:
-        self.connection = connection
+        super().__init__(connection)
         self.binary = binary
-        self.control: list[dict[str, Any]] = []
-        self.data: list[dict[str, Any]] = []
         self.frames: list[list[dict[str, Any]]] = []
 
     async def send(self, message: Any) -> None:
@@ -62,11 +38,7 @@ class DataClient:
         else:
             await self.connection.send(orjson.dumps(message).decode())
 
-    async def pump(self, timeout: float) -> None:
-        try:
-            frame = await asyncio.wait_for(self.connection.recv(), timeout)
-        except TimeoutError:
-            return
+    def sort(self, frame: str | bytes) -> None:
         assert isinstance(frame, bytes) == self.binary, "the frame type follows Content-Type"
         messages = msgpack.unpackb(frame) if self.binary else orjson.loads(frame)
         assert isinstance(messages, list)
@@ -75,20 +47,7 @@ class DataClient:
             control = message["T"] in ("success", "error", "subscription")
             if control:
                 assert len(messages) == 1, "control messages arrive alone"
-            (self.control if control else self.data).append(message)
-
-    async def reply(self, timeout: float = 3.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while not self.control and time.monotonic() < deadline:
-            await self.pump(deadline - time.monotonic())
-        assert self.control, "no control message"
-        return self.control.pop(0)
-
-    async def until(self, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.data) and time.monotonic() < deadline:
-            await self.pump(min(0.2, deadline - time.monotonic()))
-        return self.data
+            (self.replies if control else self.data).append(message)
 
 
 async def connect(

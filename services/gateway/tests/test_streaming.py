@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,30 +21,14 @@ from redis.asyncio import Redis
 from shared.bus import publish_now
 from shared.events import (
     OrderFilled,
-    PriceTick,
     RiskAlertRaised,
     Streams,
     make_event,
 )
+from ws_testkit import SortingClient, publish_ticks
 
 if TYPE_CHECKING:
     from conftest import Stack
-
-
-@pytest.fixture
-async def redis(stack: Stack) -> AsyncIterator[Redis]:
-    client = Redis.from_url(stack.settings.redis_url)
-    yield client
-    await client.aclose()
-
-
-async def publish_ticks(redis: Redis, prices: dict[str, str]) -> None:
-    now = datetime.now(UTC)
-    events = [
-        make_event(PriceTick(symbol=s, price=Decimal(p)), producer="test", ts_event=now)
-        for s, p in prices.items()
-    ]
-    await publish_now(redis, Streams.TICKS, events)
 
 
 def order_filled(account_id: str, order_id: str | None = None) -> Any:
@@ -66,40 +49,15 @@ def order_filled(account_id: str, order_id: str | None = None) -> Any:
     return make_event(payload, producer="test", ts_event=datetime.now(UTC))
 
 
-class Client:
-    """A /ws client that sorts what it receives into control replies and data messages."""
+class Client(SortingClient):
+    """A /ws client: lists of messages are data, objects are replies (heartbeats dropped)."""
 
-    def __init__(self, connection: websockets.ClientConnection) -> None:
-        self.connection = connection
-        self.replies: list[dict[str, Any]] = []
-        self.data: list[dict[str, Any]] = []
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.connection.send(orjson.dumps(message).decode())
-
-    async def pump(self, timeout: float) -> None:
-        try:
-            frame = await asyncio.wait_for(self.connection.recv(), timeout)
-        except TimeoutError:
-            return
+    def sort(self, frame: str | bytes) -> None:
         document = orjson.loads(frame)
         if isinstance(document, list):
             self.data.extend(document)
         elif document.get("type") != "heartbeat":
             self.replies.append(document)
-
-    async def reply(self, timeout: float = 3.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while not self.replies and time.monotonic() < deadline:
-            await self.pump(deadline - time.monotonic())
-        assert self.replies, "no reply"
-        return self.replies.pop(0)
-
-    async def until(self, predicate: Any, timeout: float = 3.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while not predicate(self.data) and time.monotonic() < deadline:
-            await self.pump(min(0.2, deadline - time.monotonic()))
-        return self.data
 
 
 async def closed_by_server(connection: websockets.ClientConnection, timeout: float) -> Any:

@@ -18,7 +18,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from index_service.adapters import queries
-from index_service.api.definition import ReadDefinition
+from index_service.domain.definition import ReadDefinition
 from index_service.domain.model import Build, InvalidRequest, UnknownBuild
 from index_service.handlers import IndexDeps, build_exact
 

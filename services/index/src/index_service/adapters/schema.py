@@ -83,7 +83,11 @@ CREATE TABLE IF NOT EXISTS builds (
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS rebalance VARCHAR DEFAULT 'daily';
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS weighting VARCHAR DEFAULT 'equal';
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS weight_cap DOUBLE;
-ALTER TABLE builds ADD COLUMN IF NOT EXISTS sectors VARCHAR[] DEFAULT [];
+-- No DEFAULT []: a list default is an expression that DuckDB 2.0 can only bind with its
+-- core_functions extension, which replaying the WAL after a crash tries to download (and
+-- cannot, offline). The update stores the empty list as data instead.
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS sectors VARCHAR[];
+UPDATE builds SET sectors = [] WHERE sectors IS NULL;
 
 -- Level at each close of a build; daily_return is r_t (0 on the build's first session).
 CREATE TABLE IF NOT EXISTS levels (

@@ -18,11 +18,12 @@ from shared.money import WholeIn
 
 from index_service import views
 from index_service.adapters import queries
-from index_service.api.definition import DefinitionFields, ReadDefinition, read_definition
+from index_service.api.definition import DefinitionFields, read_definition
 from index_service.api.deps import ContainerDep, key_of, namespace_of, serve_cached
 from index_service.benchmark_views import parse_benchmarks, with_benchmarks
 from index_service.bootstrap import Container
 from index_service.domain.commands import BuildIndex
+from index_service.domain.definition import ReadDefinition
 from index_service.domain.model import DateRange
 from index_service.handlers import build_index
 
