@@ -23,7 +23,9 @@ HEADERS = {"APCA-API-KEY-ID": "alice", "APCA-API-SECRET-KEY": "secret"}
 def served(var_dir: Path, redis_url: str) -> Iterator[tuple[str, Harness]]:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account("alice", "100000")
-        app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
+        app = create_app(
+            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
+        )
         with serve(app) as url:
             yield url, h
 

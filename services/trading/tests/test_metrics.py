@@ -34,7 +34,9 @@ def test_metrics_count_accepted_and_refused_orders_fills_and_the_outbox_backlog(
     client_redis.close()
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="10000")
-        app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
+        app = create_app(
+            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
+        )
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             market = {**BASE, "type": "market", "limit_price": None, "qty": "2"}

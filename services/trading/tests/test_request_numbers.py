@@ -76,7 +76,9 @@ def test_a_hostile_number_in_any_order_field_is_a_422_naming_it_and_changes_noth
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
+        app = create_app(
+            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
+        )
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             answers = [
@@ -99,7 +101,9 @@ def test_a_hostile_number_in_a_replace_is_a_422_and_the_order_stays_as_it_was(
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
+        app = create_app(
+            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
+        )
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             placed = client.post(
@@ -123,7 +127,9 @@ def test_json_numbers_within_a_fields_precision_are_accepted_as_the_decimal_writ
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(trading_settings(var_dir, redis_url), symbols=StaticDirectory(PRICES))
+        app = create_app(
+            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
+        )
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             placed = client.post(
