@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from trading.adapters.market_data import StaticDirectory
-from trading.app import create_app
-from trading_testkit import Harness, harness, serve, trading_settings
+from trading_testkit import Harness, harness, serve
 
 PRICES = {"AAPL": Decimal("150")}
 HEADERS = {"APCA-API-KEY-ID": "alice", "APCA-API-SECRET-KEY": "secret"}
@@ -23,9 +21,7 @@ HEADERS = {"APCA-API-KEY-ID": "alice", "APCA-API-SECRET-KEY": "secret"}
 def served(var_dir: Path, redis_url: str) -> Iterator[tuple[str, Harness]]:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account("alice", "100000")
-        app = create_app(
-            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
-        )
+        app = h.app()
         with serve(app) as url:
             yield url, h
 

@@ -11,9 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.events import Streams
 from shared.testing.identity import signed_headers
 from test_order_rules import BASE, PRICES
-from trading.adapters.market_data import StaticDirectory
-from trading.app import create_app
-from trading_testkit import harness, trading_settings
+from trading_testkit import harness
 
 
 def samples_of(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -34,9 +32,7 @@ def test_metrics_count_accepted_and_refused_orders_fills_and_the_outbox_backlog(
     client_redis.close()
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="10000")
-        app = create_app(
-            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
-        )
+        app = h.app()
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             market = {**BASE, "type": "market", "limit_price": None, "qty": "2"}

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from shared.testing.identity import signed_headers
-from trading.adapters.market_data import StaticDirectory
-from trading.app import create_app
-from trading_testkit import harness, trading_settings
+from trading_testkit import harness
 
 PRICES = {"AAPL": Decimal("150")}
 HOSTILE: list[Any] = [
@@ -76,9 +74,7 @@ def test_a_hostile_number_in_any_order_field_is_a_422_naming_it_and_changes_noth
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(
-            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
-        )
+        app = h.app()
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             answers = [
@@ -101,9 +97,7 @@ def test_a_hostile_number_in_a_replace_is_a_422_and_the_order_stays_as_it_was(
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(
-            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
-        )
+        app = h.app()
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             placed = client.post(
@@ -127,9 +121,7 @@ def test_json_numbers_within_a_fields_precision_are_accepted_as_the_decimal_writ
 ) -> None:
     with harness(var_dir, redis_url, PRICES) as h:
         h.open_account(cash="100000")
-        app = create_app(
-            trading_settings(var_dir, redis_url), clock=h.clock, symbols=StaticDirectory(PRICES)
-        )
+        app = h.app()
         headers = signed_headers(app, "alice", "trade")
         with TestClient(app) as client:
             placed = client.post(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from shared.bus.idempotent import apply_batch_once, apply_batch_once_with
 from shared.bus.tables import outbox
 from shared.clock import FixedClock
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from trading import handlers, queries
 from trading.adapters.market_data import StaticDirectory, SymbolDirectory
 from trading.api.schemas import OrderIn
+from trading.app import create_app
 from trading.bootstrap import Container, bootstrap
 from trading.domain.commands import SubmitOrder
 from trading.domain.orders import Order
@@ -44,6 +46,11 @@ class Harness:
         self.container = container
         self.deps = container.deps
         self.clock = clock
+
+    def app(self) -> FastAPI:
+        """The HTTP app over this harness's database, its symbols and its clock (a session
+        time): whether a market order fills never depends on when the suite runs."""
+        return create_app(self.container.settings, clock=self.clock, symbols=self.deps.symbols)
 
     def open_account(self, account_id: str = "alice", cash: str = "100000") -> None:
         event = make_event(
